@@ -1,0 +1,1 @@
+"""Pinwatch: certificate pinning telemetry and rotation readiness."""

@@ -1,0 +1,60 @@
+"""The FastAPI application: settings, database, error handlers and routers."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from service.core import health
+from service.core.db import create_db_engine, session_factory
+from service.core.errors import install_error_handlers
+from service.core.logging import configure_logging, get_logger
+from service.core.requests import RequestContextMiddleware
+from service.core.settings import Settings, get_settings
+from service.ingest import routes as ingest_routes
+from service.metrics import routes as metrics_routes
+from service.readiness import routes as readiness_routes
+from service.registry import routes as registry_routes
+
+log = get_logger(__name__)
+
+DESCRIPTION = """
+Pinwatch receives certificate pin validation failures and check summaries from
+mobile apps, and tells release teams when a backup key is trusted widely enough
+to rotate the server certificate, and when an old pin can leave the next release.
+"""
+
+
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None
+) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    engine = engine or create_db_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        log.info("server_started", database=engine.dialect.name, env=settings.env)
+        yield
+        log.info("server_stopped")
+
+    app = FastAPI(
+        title="Pinwatch",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    metrics_routes.install_metrics(app)
+
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health.router)
+    app.include_router(ingest_routes.router)
+    app.include_router(registry_routes.router)
+    app.include_router(readiness_routes.router)
+    app.include_router(metrics_routes.router)
+    return app

@@ -1,0 +1,53 @@
+"""Server-side commands: ``serve`` and ``migrate``."""
+
+import argparse
+from typing import Any
+
+import uvicorn
+
+from service.core.logging import configure_logging, get_logger
+from service.core.migrate import upgrade
+from service.core.settings import get_settings
+
+log = get_logger(__name__)
+
+
+def register(subparsers: Any) -> None:
+    serve = subparsers.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port to bind")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="number of worker processes"
+    )
+    serve.set_defaults(handler=run_serve)
+
+    migrate = subparsers.add_parser(
+        "migrate", help="upgrade the database schema to the latest revision"
+    )
+    migrate.set_defaults(handler=run_migrate)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    uvicorn.run(
+        "service.main:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=False,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+    )
+    return 0
+
+
+def run_migrate(_args: argparse.Namespace) -> int:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    path = settings.sqlite_path()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    log.info("database_migrated", database=settings.database_url.split(":")[0])
+    return 0

@@ -1,0 +1,60 @@
+"""Typed settings, read once from environment variables prefixed ``PINWATCH_``."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///var/pinwatch.db"
+DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PINWATCH_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "production"
+    database_url: str = DEFAULT_DATABASE_URL
+    secret: str = Field(default="", repr=False)
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    max_body_bytes: int = 1024 * 1024
+    max_decompressed_bytes: int = 8 * 1024 * 1024
+    max_events_per_request: int = 1000
+    max_chain_certificates: int = 10
+    max_certificate_bytes: int = 64 * 1024
+    max_quarantine_bytes: int = 64 * 1024
+
+    metrics_max_versions: int = 15
+    metrics_cache_seconds: float = 15.0
+    failure_sample_per_hour: int = 100
+
+    @model_validator(mode="after")
+    def _require_secret_outside_development(self) -> "Settings":
+        if not self.secret:
+            if self.env == "production":
+                raise ValueError(
+                    "PINWATCH_SECRET is missing: set it to a long random value "
+                    "(it keys the install id hash), or set PINWATCH_ENV=development"
+                )
+            self.secret = DEVELOPMENT_SECRET
+        elif self.env == "production" and len(self.secret) < 32:
+            raise ValueError("PINWATCH_SECRET must be at least 32 characters long")
+        return self
+
+    def sqlite_path(self) -> Path | None:
+        """Return the file of an SQLite URL, so its folder can be created."""
+        prefix = "sqlite:///"
+        if not self.database_url.startswith(prefix):
+            return None
+        path = self.database_url.removeprefix(prefix)
+        return None if path in ("", ":memory:") else Path(path)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
