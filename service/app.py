@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from service.analysis import routes as analysis_routes
 from service.core import health
 from service.core.db import create_db_engine, session_factory
 from service.core.errors import install_error_handlers
@@ -56,5 +57,6 @@ def create_app(
     app.include_router(ingest_routes.router)
     app.include_router(registry_routes.router)
     app.include_router(readiness_routes.router)
+    app.include_router(analysis_routes.router)
     app.include_router(metrics_routes.router)
     return app

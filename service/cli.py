@@ -5,6 +5,7 @@ import sys
 from collections.abc import Sequence
 
 from service import commands
+from service.analysis import cli as analysis_cli
 from service.pins import cli as pins_cli
 from service.readiness import cli as readiness_cli
 from service.registry import cli as registry_cli
@@ -21,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     registry_cli.register(subparsers)
     pins_cli.register(subparsers)
     readiness_cli.register(subparsers)
+    analysis_cli.register(subparsers)
     simulate_cli.register(subparsers)
     return parser
 

@@ -1,13 +1,17 @@
 """Server-side commands: ``serve`` and ``migrate``."""
 
 import argparse
+import os
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
+from service.core.db import create_db_engine, session_factory, session_scope, utcnow
 from service.core.logging import configure_logging, get_logger
 from service.core.migrate import upgrade
 from service.core.settings import get_settings
+from service.retention import prune
 
 log = get_logger(__name__)
 
@@ -26,10 +30,30 @@ def register(subparsers: Any) -> None:
     )
     migrate.set_defaults(handler=run_migrate)
 
+    prune_parser = subparsers.add_parser(
+        "prune",
+        help="delete raw failures, quarantined reports and event receipts "
+        "past their retention (run it daily from a scheduler)",
+    )
+    prune_parser.set_defaults(handler=run_prune)
+
+
+def clean_multiprocess_dir() -> None:
+    """Empty ``PROMETHEUS_MULTIPROC_DIR`` so counters of an earlier run are gone."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for leftover in path.glob("*.db"):
+        leftover.unlink()
+    log.info("metrics_directory_cleaned", path=str(path))
+
 
 def run_serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    clean_multiprocess_dir()
     uvicorn.run(
         "service.main:app",
         host=args.host,
@@ -50,4 +74,26 @@ def run_migrate(_args: argparse.Namespace) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
     log.info("database_migrated", database=settings.database_url.split(":")[0])
+    return 0
+
+
+def run_prune(_args: argparse.Namespace) -> int:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    engine = create_db_engine(settings)
+    try:
+        for session in session_scope(session_factory(engine)):
+            result = prune(session, settings, utcnow())
+    finally:
+        engine.dispose()
+    log.info(
+        "pruned",
+        failures=result.failures,
+        quarantined=result.quarantined,
+        receipts=result.receipts,
+    )
+    print(
+        f"deleted {result.failures} raw failures, {result.quarantined} quarantined "
+        f"reports and {result.receipts} event receipts"
+    )
     return 0

@@ -20,5 +20,7 @@ def get_session(request: Request) -> Iterator[Session]:
     yield from session_scope(request.app.state.sessions)
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# "function" scope closes the session when the endpoint returns, before the
+# response is sent, so that a 2xx answer always means the change is committed.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -32,6 +32,16 @@ class Settings(BaseSettings):
     metrics_max_versions: int = 15
     metrics_cache_seconds: float = 15.0
     failure_sample_per_hour: int = 100
+    # A device clock further than this from the receive time is a clock skew.
+    clock_skew_seconds: int = Field(default=24 * 60 * 60, ge=1)
+    # Enterprise TLS inspection roots, as SPKI pins or parts of a subject name
+    # (a JSON list in PINWATCH_INSPECTION_ROOTS); they label interception.
+    inspection_roots: list[str] = Field(default_factory=list)
+
+    retention_failure_days: int = Field(default=30, ge=1)
+    retention_quarantine_days: int = Field(default=14, ge=1)
+    # A replayed event id older than this is no longer recognised as a duplicate.
+    retention_receipt_days: int = Field(default=30, ge=1)
 
     @model_validator(mode="after")
     def _require_secret_outside_development(self) -> "Settings":

@@ -1,3 +1,130 @@
-from fastapi import APIRouter
+"""Ingest endpoints: native events and reports of existing pinning libraries."""
 
-router = APIRouter()
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from service.core.deps import SessionDep, SettingsDep
+from service.core.errors import error_responses
+from service.ingest.accept import accept_events, accept_report
+from service.ingest.body import check_json_media_type, read_body
+from service.ingest.keys import IngestKeyDep
+from service.ingest.schemas import EventsAccepted, ReportAccepted
+
+router = APIRouter(tags=["ingest"])
+
+# Browsers and web views send reports cross-origin. A report carries no
+# credentials, so any origin may post one.
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+    "Access-Control-Allow-Headers": (
+        "Content-Type, Content-Encoding, Authorization, X-Pinwatch-Key"
+    ),
+    "Access-Control-Max-Age": "86400",
+}
+
+EVENTS_EXAMPLE: dict[str, Any] = {
+    "app": {"bundle_id": "com.example.bank", "platform": "android", "version": "4.2.0"},
+    "install_id": "3f0c2a4e-0d5b-4a59-9c1e-5b1f6e1d2a77",
+    "events": [
+        {
+            "id": "6f9c1e0a-2b7d-4c3e-8a51-0e2f4d6b8c90",
+            "type": "pin_check",
+            "time": "2026-05-01T12:00:00Z",
+            "hostname": "api.example.com",
+            "matched_pin": "sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            "count": 12,
+        }
+    ],
+}
+
+
+def _json_body(example: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"example": example}},
+        }
+    }
+
+
+@router.post(
+    "/v1/events",
+    status_code=202,
+    responses=error_responses(400, 401, 403, 413, 415, 422, 503),
+    openapi_extra=_json_body(EVENTS_EXAMPLE),
+)
+async def post_events(
+    request: Request, key: IngestKeyDep, session: SessionDep, settings: SettingsDep
+) -> EventsAccepted:
+    """Receive pin failures and pin check summaries from an app install.
+
+    The ingest key goes in the `X-Pinwatch-Key` header, as
+    `Authorization: Bearer pwk_...`, or as the `key` query parameter. The body
+    is JSON, optionally sent with `Content-Encoding: gzip`, holding `app`
+    (`bundle_id`, `platform`, `version`, `build`), `install_id` (1 to 128
+    characters), an optional `sdk` and up to 1000 `events`. An event is a
+    `pin_failure` with its `served_chain` (PEM or base64 DER, leaf first), or
+    a `pin_check` that counts `count` successful validations since the
+    previous one. `app` may be left out, but its `version` is required.
+
+    Each event `id` is stored once: a repeated id counts under `duplicates`.
+    A bad event is listed under `rejected` with its index and a code, and
+    does not stop the others. A `202` means the accepted events are committed.
+    """
+    check_json_media_type(request)
+    body = await read_body(request, settings)
+    metrics = request.app.state.metrics
+    return await run_in_threadpool(accept_events, session, settings, metrics, key, body)
+
+
+@router.post(
+    "/v1/reports",
+    status_code=202,
+    responses=error_responses(400, 401, 403, 413, 415, 503),
+    openapi_extra=_json_body(
+        {
+            "app-bundle-id": "com.example.bank",
+            "app-version": "4.2.0",
+            "app-platform": "IOS",
+            "app-vendor-id": "9A1F0C2E-5B7D-4E3C-8A51-0E2F4D6B8C90",
+            "trustkit-version": "3.0.3",
+            "hostname": "api.example.com",
+            "port": 0,
+            "validation-result": 1,
+            "known-pins": ['pin-sha256="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="'],
+            "validated-certificate-chain": ["-----BEGIN CERTIFICATE-----..."],
+        }
+    ),
+)
+async def post_reports(
+    request: Request,
+    response: Response,
+    key: IngestKeyDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> ReportAccepted:
+    """Receive a pin failure report from TrustKit (iOS, Android) or an RFC 7469 client.
+
+    Pass the ingest key as `?key=pwk_...`, because TrustKit on iOS cannot add
+    headers; the header forms of `POST /v1/events` work too. The format is
+    detected from the body, and the report is stored as one pin failure.
+    These clients never resend a report, so every report counts as a new
+    occurrence.
+
+    A body that is JSON but no known report format is kept in quarantine,
+    cut to a size limit, and gets `202` with `quarantined: 1`. Only a body that
+    is not JSON gets `400`.
+    """
+    response.headers.update(CORS_HEADERS)
+    body = await read_body(request, settings)
+    metrics = request.app.state.metrics
+    return await run_in_threadpool(accept_report, session, settings, metrics, key, body)
+
+
+@router.options("/v1/reports", status_code=204, include_in_schema=False)
+def preflight_reports() -> Response:
+    """Allow cross-origin report posts from any origin."""
+    return Response(status_code=204, headers=CORS_HEADERS)

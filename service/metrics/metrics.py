@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter
 
+from service.metrics.labels import VersionLabels
+
 
 @dataclass
 class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    versions: VersionLabels = field(default_factory=VersionLabels)
 
     def __post_init__(self) -> None:
         self.events = Counter(

@@ -4,12 +4,14 @@ import base64
 import binascii
 import hashlib
 import re
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
 import certifi
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.utils import CryptographyDeprecationWarning
 
 from service.pins.pins import pin_text
 
@@ -67,7 +69,13 @@ def load_certificate(
 ) -> x509.Certificate:
     der = certificate_der(value, max_bytes)
     try:
-        return x509.load_der_x509_certificate(der)
+        # Real certificates, some public roots among them, break rules such as
+        # the positive serial number of RFC 5280. cryptography warns about each
+        # and announces a ValueError in a future release, which is handled
+        # below, so the warning adds nothing that a caller can act on.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            return x509.load_der_x509_certificate(der)
     except ValueError as exc:
         raise CertificateError(
             "certificate is not a valid X.509 DER structure"
@@ -104,7 +112,9 @@ def certificate_sha256(certificate: x509.Certificate) -> str:
 def public_key_sha256(certificate: x509.Certificate) -> str:
     """Return the SHA-256 of the raw key bits without the SPKI wrapper.
 
-    Some tools print this by mistake; it is never a valid pin.
+    Some tools print this by mistake, and it is not a valid pin. For RSA it
+    hashes the PKCS#1 key, for EC the uncompressed point, for EdDSA the raw
+    key. Other key types have no bare form, so the SPKI pin is returned.
     """
     from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
@@ -121,7 +131,16 @@ def public_key_sha256(certificate: x509.Certificate) -> str:
 
 
 @lru_cache(maxsize=1)
-def public_roots() -> dict[str, x509.Certificate]:
-    """Return the Mozilla roots shipped by certifi, keyed by their SPKI pin."""
+def public_root_certificates() -> tuple[x509.Certificate, ...]:
+    """Return every Mozilla root certificate shipped by certifi."""
     text = Path(certifi.where()).read_text(encoding="ascii")
-    return {spki_pin(root): root for root in load_pem_bundle(text)}
+    return tuple(load_pem_bundle(text))
+
+
+@lru_cache(maxsize=1)
+def public_roots() -> dict[str, x509.Certificate]:
+    """Return the Mozilla roots shipped by certifi, keyed by their SPKI pin.
+
+    Roots that share a key (re-issued roots) appear once, under that key's pin.
+    """
+    return {spki_pin(root): root for root in public_root_certificates()}

@@ -14,26 +14,44 @@ PLACEHOLDER = base64.b64encode(bytes(PIN_BYTES)).decode()
 
 _HEX = re.compile(r"^[0-9A-Fa-f]{64}$")
 _HEX_WITH_COLONS = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){31}$")
-_HPKP = re.compile(r'^pin-sha256\s*=\s*"([^"]*)"$', re.IGNORECASE)
+_HEX_DIGITS = re.compile(r"^[0-9A-Fa-f:]+$")
+# HPKP names the algorithm in the directive: pin-sha256="...", and in old
+# drafts pin-sha1="...".
+_HPKP = re.compile(r'^pin-([a-z0-9]+)\s*=\s*"([^"]*)"$', re.IGNORECASE)
 _BASE64 = re.compile(r"^[A-Za-z0-9+/_-]+={0,2}$")
 _REJECTED_ALGORITHMS = ("sha1", "md5", "sha384", "sha512", "sha224")
+_OTHER_DIGEST_HEX_LENGTHS = (32, 40, 56, 96, 128)
 
 
 class PinError(ValueError):
     """Pin text that cannot be read as a SHA-256 SPKI pin."""
 
 
-def _strip_prefix(text: str) -> str:
+def _unsupported_algorithm(algorithm: str) -> PinError:
+    return PinError(
+        f"{algorithm} pins are not supported: a pin is the SHA-256 of the "
+        "SubjectPublicKeyInfo"
+    )
+
+
+def _strip_hpkp(text: str) -> str | None:
     match = _HPKP.match(text)
-    if match:
-        return match.group(1).strip()
+    if match is None:
+        return None
+    algorithm = match.group(1).lower()
+    if algorithm != "sha256":
+        raise _unsupported_algorithm(algorithm)
+    return match.group(2).strip()
+
+
+def _strip_prefix(text: str) -> str:
+    hpkp_body = _strip_hpkp(text)
+    if hpkp_body is not None:
+        return hpkp_body
     lowered = text.lower()
     for algorithm in _REJECTED_ALGORITHMS:
         if lowered.startswith((algorithm + "/", algorithm + ":", algorithm + "=")):
-            raise PinError(
-                f"{algorithm} pins are not supported: a pin is the SHA-256 of the "
-                "SubjectPublicKeyInfo"
-            )
+            raise _unsupported_algorithm(algorithm)
     for prefix in ("sha256/", "sha256:", "sha-256:", "sha256="):
         if lowered.startswith(prefix):
             return text[len(prefix) :].strip()
@@ -43,6 +61,10 @@ def _strip_prefix(text: str) -> str:
 def _decode_base64(text: str) -> bytes:
     if not _BASE64.match(text):
         raise PinError("pin text is neither base64 nor hex")
+    if any(char in text for char in "+/") and any(char in text for char in "-_"):
+        raise PinError(
+            "pin text mixes the standard (+/) and URL-safe (-_) base64 alphabets"
+        )
     padded = text + "=" * (-len(text) % 4)
     try:
         if "-" in text or "_" in text:
@@ -63,6 +85,18 @@ def _wrong_length(size: int) -> PinError:
     return PinError(f"pin is {size} bytes; a SHA-256 pin is exactly 32 bytes")
 
 
+def _looks_like_hex_digest(body: str) -> bool:
+    """Tell a hex digest of another size from base64 that uses only hex letters.
+
+    Colon-separated hex is never base64. Bare hex digits count as a digest
+    only at the length of an MD5, SHA-1, SHA-224, SHA-384 or SHA-512 digest,
+    none of which is the length of base64 for 32 bytes (43 or 44 characters).
+    """
+    if not _HEX_DIGITS.match(body):
+        return False
+    return ":" in body or len(body) in _OTHER_DIGEST_HEX_LENGTHS
+
+
 def parse_pin(text: str) -> bytes:
     """Read any accepted pin form and return its 32 bytes.
 
@@ -78,11 +112,12 @@ def parse_pin(text: str) -> bytes:
     if len(stripped) > 200:
         raise PinError("pin text is too long to be a pin")
     body = _strip_prefix(stripped)
+    if not body:
+        raise PinError(f"pin is empty after the prefix of {stripped!r}")
     if _HEX.match(body) or _HEX_WITH_COLONS.match(body):
         return bytes.fromhex(body.replace(":", ""))
-    if re.fullmatch(r"[0-9A-Fa-f:]+", body) and ":" in body:
-        digits = body.replace(":", "")
-        raise _wrong_length(len(digits) // 2)
+    if _looks_like_hex_digest(body):
+        raise _wrong_length(len(body.replace(":", "")) // 2)
     digest = _decode_base64(body)
     if len(digest) != PIN_BYTES:
         raise _wrong_length(len(digest))

@@ -1,0 +1,296 @@
+"""Pin failures: classification, incident signatures, exact counts, sampled rows.
+
+Counts per signature, hour, app and release are exact. Raw rows are kept
+only while the signature has fewer than ``failure_sample_per_hour`` of them
+in the hour of receipt, so a storm of identical failures stays bounded.
+"""
+
+import base64
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from cryptography import x509
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from service.analysis.classify import FailureFacts, classify
+from service.core.settings import Settings
+from service.ingest.context import Origin, domain_label, storable_text
+from service.ingest.events import IncomingEvent
+from service.ingest.models import (
+    FailureCount,
+    FailureSignature,
+    PinFailure,
+    SignatureInstall,
+)
+from service.ingest.served_certificates import fingerprint, load_chains
+from service.ingest.upsert import upsert
+from service.pins.certificates import spki_pin
+from service.registry.models import Domain
+
+# (domain label, classification) of one stored failure.
+FailureLabel = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failure event with its domain, classification and signature."""
+
+    event: IncomingEvent
+    domain: Domain | None
+    served_pins: list[str]
+    classification: str
+    signature: str
+
+
+def failure_signature(
+    domain: Domain | None, classification: str, served_pins: list[str]
+) -> str:
+    """Return the incident key: base64 SHA-256 of ``domain|classification|pins``.
+
+    The pins are the distinct served pins, sorted and joined by commas.
+    Hostnames of no registered domain share one signature per classification,
+    whatever they served, so client-sent hostnames cannot add signatures
+    without bound.
+    """
+    pins = ",".join(sorted(set(served_pins))) if domain else ""
+    key = f"{domain_label(domain)}|{classification}|{pins}"
+    return base64.b64encode(hashlib.sha256(key.encode()).digest()).decode()
+
+
+def _registered_pins(domain: Domain | None) -> dict[str, str]:
+    return {pin.spki_sha256: pin.role for pin in domain.pins} if domain else {}
+
+
+def classify_failure(
+    event: IncomingEvent,
+    domain: Domain | None,
+    chain: list[x509.Certificate],
+    origin: Origin,
+    max_clock_skew: timedelta,
+) -> Failure:
+    served_pins = event.served_pins or list(dict.fromkeys(map(spki_pin, chain)))
+    facts = FailureFacts(
+        hostname=event.hostname,
+        received_at=origin.received_at,
+        served_chain=chain,
+        served_pins=served_pins,
+        known_pins=event.known_pins,
+        registered=_registered_pins(domain),
+        validation_result=event.validation_result,
+        result=event.result,
+        device_time=event.device_time,
+    )
+    classification = classify(facts, max_clock_skew=max_clock_skew)
+    signature = failure_signature(domain, classification, served_pins)
+    return Failure(event, domain, served_pins, classification, signature)
+
+
+def upsert_signatures(
+    session: Session, failures: list[Failure], origin: Origin
+) -> dict[str, int]:
+    """Add the failures to their signatures, returning each signature's id.
+
+    On PostgreSQL the update locks each signature row until commit, which
+    serialises concurrent requests of one signature for the sampling below.
+    """
+    occurrences = Counter(failure.signature for failure in failures)
+    first = {failure.signature: failure for failure in reversed(failures)}
+    rows = [
+        {
+            "signature": signature,
+            "domain_id": failure.domain.id if failure.domain else None,
+            "classification": failure.classification,
+            "served_pins": sorted(set(failure.served_pins)) if failure.domain else [],
+            "first_seen_at": origin.received_at,
+            "last_seen_at": origin.received_at,
+            "occurrences": occurrences[signature],
+        }
+        for signature, failure in sorted(first.items())
+    ]
+    returned = upsert(
+        session,
+        FailureSignature,
+        rows,
+        conflict=["signature"],
+        update=lambda excluded: {
+            "occurrences": FailureSignature.occurrences + excluded.occurrences,
+            "last_seen_at": excluded.last_seen_at,
+        },
+        returning=[FailureSignature.id, FailureSignature.signature],
+    )
+    return {row.signature: row.id for row in returned}
+
+
+def _sample_budgets(
+    session: Session, signature_ids: set[int], origin: Origin, cap: int
+) -> dict[int, int]:
+    """Return how many more raw rows each signature may keep in this hour.
+
+    Called after ``upsert_signatures`` has locked the signature rows, so on
+    PostgreSQL (read committed) the sums include every earlier request of the
+    hour. SQLite runs one writer at a time, so the sums are exact there too.
+    """
+    used = session.execute(
+        select(FailureCount.signature_id, func.sum(FailureCount.sampled))
+        .where(
+            FailureCount.signature_id.in_(sorted(signature_ids)),
+            FailureCount.hour == origin.hour,
+        )
+        .group_by(FailureCount.signature_id)
+    )
+    sampled = {signature_id: int(total or 0) for signature_id, total in used}
+    return {
+        signature_id: max(0, cap - sampled.get(signature_id, 0))
+        for signature_id in signature_ids
+    }
+
+
+def sample_failures(
+    session: Session,
+    settings: Settings,
+    origin: Origin,
+    failures: list[Failure],
+    signature_ids: dict[str, int],
+) -> list[Failure]:
+    """Return the failures to keep as raw rows, within each signature's budget."""
+    budgets = _sample_budgets(
+        session, set(signature_ids.values()), origin, settings.failure_sample_per_hour
+    )
+    sampled: list[Failure] = []
+    for failure in failures:
+        signature_id = signature_ids[failure.signature]
+        if budgets[signature_id] > 0:
+            budgets[signature_id] -= 1
+            sampled.append(failure)
+    return sampled
+
+
+def add_failure_counts(
+    session: Session,
+    origin: Origin,
+    occurrences: Counter[int],
+    sampled: Counter[int],
+) -> None:
+    rows = [
+        {
+            "signature_id": signature_id,
+            "hour": origin.hour,
+            "app_id": origin.app_id,
+            "release_id": origin.release_id,
+            "occurrences": count,
+            "sampled": sampled[signature_id],
+        }
+        for signature_id, count in sorted(occurrences.items())
+    ]
+    upsert(
+        session,
+        FailureCount,
+        rows,
+        conflict=["signature_id", "hour", "app_id", "release_id"],
+        update=lambda excluded: {
+            "occurrences": FailureCount.occurrences + excluded.occurrences,
+            "sampled": FailureCount.sampled + excluded.sampled,
+        },
+    )
+
+
+def add_signature_installs(
+    session: Session, origin: Origin, signature_ids: set[int]
+) -> None:
+    rows = [
+        {
+            "signature_id": signature_id,
+            "install_hash": origin.install_hash,
+            "first_seen_at": origin.received_at,
+        }
+        for signature_id in sorted(signature_ids)
+    ]
+    upsert(session, SignatureInstall, rows, conflict=["signature_id", "install_hash"])
+
+
+def _raw_row(failure: Failure, signature_id: int, origin: Origin) -> dict[str, Any]:
+    event = failure.event
+    return {
+        "received_at": origin.received_at,
+        "device_time": storable_text(event.device_time_text, 64),
+        "device_time_parsed": event.device_time,
+        "signature_id": signature_id,
+        "domain_id": failure.domain.id if failure.domain else None,
+        "app_id": origin.app_id,
+        "release_id": origin.release_id,
+        "install_hash": origin.install_hash,
+        "event_id": event.event_id,
+        "source": event.source,
+        "hostname": event.hostname,
+        "port": event.port,
+        "noted_hostname": event.noted_hostname,
+        "classification": failure.classification,
+        "result": event.result or "other",
+        "action": event.action,
+        "enforced": event.enforced is not False,
+        "pinset_expires": event.pinset_expires,
+        "served_chain": [fingerprint(der) for der in event.served_chain],
+        "served_pins": failure.served_pins,
+        "known_pins": event.known_pins,
+        "network": event.network,
+        "sdk": storable_text(origin.sdk, 200),
+    }
+
+
+@dataclass(frozen=True)
+class ClassifiedFailures:
+    """A request's failures with the certificates of their served chains."""
+
+    certificates: dict[bytes, x509.Certificate]
+    failures: list[Failure]
+
+
+def classify_failures(
+    settings: Settings,
+    origin: Origin,
+    events: list[tuple[IncomingEvent, Domain | None]],
+) -> ClassifiedFailures:
+    """Load the served chains and classify each failure, without writing."""
+    certificates = load_chains(
+        (event for event, _ in events), settings.max_certificate_bytes
+    )
+    max_clock_skew = timedelta(seconds=settings.clock_skew_seconds)
+    failures = [
+        classify_failure(
+            event,
+            domain,
+            [certificates[der] for der in event.served_chain],
+            origin,
+            max_clock_skew,
+        )
+        for event, domain in events
+    ]
+    return ClassifiedFailures(certificates, failures)
+
+
+def store_failures(
+    session: Session, settings: Settings, origin: Origin, failures: list[Failure]
+) -> list[FailureLabel]:
+    """Count failures into their signatures and store the sampled raw rows.
+
+    Returns the metric labels of each failure.
+    """
+    if not failures:
+        return []
+    signature_ids = upsert_signatures(session, failures, origin)
+    sampled = sample_failures(session, settings, origin, failures, signature_ids)
+    add_failure_counts(
+        session,
+        origin,
+        Counter(signature_ids[failure.signature] for failure in failures),
+        Counter(signature_ids[failure.signature] for failure in sampled),
+    )
+    add_signature_installs(session, origin, set(signature_ids.values()))
+    rows = [_raw_row(f, signature_ids[f.signature], origin) for f in sampled]
+    if rows:
+        session.execute(insert(PinFailure), rows)
+    return [(domain_label(f.domain), f.classification) for f in failures]
