@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from service.core.deps import SessionDep, SettingsDep
@@ -10,6 +10,7 @@ from service.core.errors import error_responses
 from service.ingest.accept import accept_events, accept_report
 from service.ingest.body import check_json_media_type, read_body
 from service.ingest.keys import IngestKeyDep
+from service.ingest.ratelimit import enforce_rate_limit
 from service.ingest.schemas import EventsAccepted, ReportAccepted
 
 router = APIRouter(tags=["ingest"])
@@ -53,8 +54,9 @@ def _json_body(example: dict[str, Any]) -> dict[str, Any]:
 @router.post(
     "/v1/events",
     status_code=202,
-    responses=error_responses(400, 401, 403, 413, 415, 422, 503),
+    responses=error_responses(400, 401, 403, 413, 415, 422, 429, 503),
     openapi_extra=_json_body(EVENTS_EXAMPLE),
+    dependencies=[Depends(enforce_rate_limit)],
 )
 async def post_events(
     request: Request, key: IngestKeyDep, session: SessionDep, settings: SettingsDep
@@ -73,6 +75,11 @@ async def post_events(
     Each event `id` is stored once: a repeated id counts under `duplicates`.
     A bad event is listed under `rejected` with its index and a code, and
     does not stop the others. A `202` means the accepted events are committed.
+
+    Each ingest key may send `PINWATCH_INGEST_RATE_PER_SECOND` requests a
+    second (default 50) in bursts of up to `PINWATCH_INGEST_RATE_BURST`
+    (default 200) to each server process. Past that the answer is `429`
+    with `Retry-After` in seconds.
     """
     check_json_media_type(request)
     body = await read_body(request, settings)
@@ -83,7 +90,8 @@ async def post_events(
 @router.post(
     "/v1/reports",
     status_code=202,
-    responses=error_responses(400, 401, 403, 413, 415, 503),
+    responses=error_responses(400, 401, 403, 413, 415, 429, 503),
+    dependencies=[Depends(enforce_rate_limit)],
     openapi_extra=_json_body(
         {
             "app-bundle-id": "com.example.bank",
@@ -111,12 +119,14 @@ async def post_reports(
     Pass the ingest key as `?key=pwk_...`, because TrustKit on iOS cannot add
     headers; the header forms of `POST /v1/events` work too. The format is
     detected from the body, and the report is stored as one pin failure.
-    These clients never resend a report, so every report counts as a new
-    occurrence.
+    These clients carry no event id and send the same report again after each
+    relaunch, so every report counts as an occurrence; unique installs and
+    incidents are counted apart from occurrences.
 
     A body that is JSON but no known report format is kept in quarantine,
     cut to a size limit, and gets `202` with `quarantined: 1`. Only a body that
-    is not JSON gets `400`.
+    is not JSON gets `400`. Reports share the ingest key's rate limit with
+    `POST /v1/events`.
     """
     response.headers.update(CORS_HEADERS)
     body = await read_body(request, settings)
