@@ -7,12 +7,15 @@ default. The API token always comes from ``PINWATCH_TOKEN``.
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 TIMEOUT_SECONDS = 30.0
+
+Model = TypeVar("Model", bound=BaseModel)
 
 
 class ClientError(Exception):
@@ -27,6 +30,30 @@ def add_url_argument(parser: Any) -> None:
     )
 
 
+def add_output_arguments(parser: Any) -> None:
+    """Add ``--json`` and ``--url``, which every command that queries a server takes."""
+    parser.add_argument(
+        "--json", action="store_true", help="print the JSON response instead of text"
+    )
+    add_url_argument(parser)
+
+
+def server_url(url: str | None) -> str:
+    """Return the ``--url`` value, else ``PINWATCH_URL``, else the local default."""
+    return url or os.environ.get("PINWATCH_URL") or DEFAULT_URL
+
+
+def api_token(role: str = "reader") -> str:
+    """Return ``PINWATCH_TOKEN``, or raise ClientError naming ``role`` when unset."""
+    token = os.environ.get("PINWATCH_TOKEN", "").strip()
+    if not token:
+        raise ClientError(
+            "PINWATCH_TOKEN is not set: create a token with "
+            f"'pinwatch token create --role {role}' and export it."
+        )
+    return token
+
+
 def default_transport() -> httpx.BaseTransport | None:
     """Return the transport for new clients, or None for real HTTP requests.
 
@@ -35,16 +62,14 @@ def default_transport() -> httpx.BaseTransport | None:
     return None
 
 
-def open_client(url: str | None) -> httpx.Client:
-    """Open a client for the server, authenticated with ``PINWATCH_TOKEN``."""
-    token = os.environ.get("PINWATCH_TOKEN", "").strip()
-    if not token:
-        raise ClientError(
-            "PINWATCH_TOKEN is not set: create a token with "
-            "'pinwatch token create --role reader' and export it."
-        )
+def open_client(url: str | None, role: str = "reader") -> httpx.Client:
+    """Open a client for the server, authenticated with ``PINWATCH_TOKEN``.
+
+    ``role`` is the token role the command needs, named when the token is missing.
+    """
+    token = api_token(role)
     return httpx.Client(
-        base_url=url or os.environ.get("PINWATCH_URL") or DEFAULT_URL,
+        base_url=server_url(url),
         headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
         timeout=TIMEOUT_SECONDS,
         transport=default_transport(),
@@ -75,13 +100,31 @@ def _error_message(response: httpx.Response) -> str:
     try:
         error = response.json()["error"]
         message = f"{error['code']}: {error['message']}"
-        details = [f"{item['field']}: {item['message']}" for item in error["details"]]
+        # Details of other shapes (such as a hostname) stay out of the line.
+        details = [
+            f"{item['field']}: {item['message']}"
+            for item in error["details"]
+            if isinstance(item, dict) and {"field", "message"} <= item.keys()
+        ]
     except (ValueError, KeyError, TypeError):
         message = response.reason_phrase or "request failed"
         details = []
     if details:
         message += " (" + "; ".join(details) + ")"
     return f"HTTP {response.status_code} {message}"
+
+
+def parse_response(model: type[Model], body: Any) -> Model:
+    """Validate a response body, or raise ClientError naming the expected model."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        count = exc.error_count()
+        fields = "field" if count == 1 else "fields"
+        raise ClientError(
+            f"the server response is not a valid {model.__name__}: "
+            f"{count} invalid {fields}"
+        ) from exc
 
 
 def run_command(command: Callable[[], int]) -> int:

@@ -2,9 +2,16 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from pydantic import BaseModel
 
 from service import client as http_client
-from service.client import ClientError, open_client, request_json, run_command
+from service.client import (
+    ClientError,
+    open_client,
+    parse_response,
+    request_json,
+    run_command,
+)
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -21,6 +28,13 @@ def test_open_client_without_token_fails(monkeypatch: pytest.MonkeyPatch) -> Non
 
     with pytest.raises(ClientError, match="PINWATCH_TOKEN is not set"):
         open_client(None)
+
+
+def test_missing_token_names_needed_role(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PINWATCH_TOKEN", raising=False)
+
+    with pytest.raises(ClientError, match="--role admin"):
+        open_client(None, role="admin")
 
 
 def test_client_sends_bearer_token(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -114,3 +128,22 @@ def test_run_command_prints_error_and_returns_2(
 
     assert status == 2
     assert capsys.readouterr().err == "pinwatch: something failed\n"
+
+
+class Greeting(BaseModel):
+    text: str
+
+
+def test_parse_response_returns_model() -> None:
+    greeting = parse_response(Greeting, {"text": "hello"})
+
+    assert greeting == Greeting(text="hello")
+
+
+def test_parse_response_names_model_on_mismatch() -> None:
+    with pytest.raises(ClientError) as caught:
+        parse_response(Greeting, {"text": 1})
+
+    assert str(caught.value) == (
+        "the server response is not a valid Greeting: 1 invalid field"
+    )

@@ -154,19 +154,23 @@ def issuing_public_root(certificate: x509.Certificate) -> x509.Certificate | Non
 def public_trust_anchor(chain: Sequence[x509.Certificate]) -> x509.Certificate | None:
     """Return the Mozilla root a chain leads to, or None if it leads to none.
 
-    A chain is publicly trusted when one of its certificates carries the key of
-    a Mozilla root (the root itself, or a cross-signed copy), or when a Mozilla
-    root issued its top certificate. Servers usually leave the root out, which
-    the second test covers.
+    The walk starts at the leaf and moves up while each certificate is signed
+    by the next one. The chain is publicly trusted when the walk reaches a
+    certificate that carries a Mozilla root's key (the root itself, or a
+    cross-signed copy), or when a Mozilla root issued the last certificate it
+    reached. Servers usually leave the root out, which the second test covers.
+    A public root appended to a private chain is never reached, so it does not
+    make an intercepted chain look public.
     """
     roots = public_roots()
-    for certificate in chain:
+    for position, certificate in enumerate(chain):
         root = roots.get(spki_pin(certificate))
         if root is not None:
             return root
-    if not chain:
-        return None
-    return issuing_public_root(chain[-1])
+        above = chain[position + 1] if position + 1 < len(chain) else None
+        if above is None or not signed_by(certificate, above):
+            return issuing_public_root(certificate)
+    return None
 
 
 def root_name(chain: Sequence[x509.Certificate]) -> str:

@@ -46,6 +46,7 @@ and no rotation alert fires on them.
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Literal, get_args
 
 from cryptography import x509
@@ -72,6 +73,14 @@ CLASSIFICATIONS: tuple[str, ...] = get_args(Classification)
 NETWORK_OR_DEVICE_CAUSES = frozenset({"interception", "captive_portal", "clock_skew"})
 
 DEFAULT_MAX_CLOCK_SKEW = timedelta(hours=24)
+# Hashes are cached per certificate (cryptography compares certificates by
+# their DER), because a failure storm repeats the same few chains.
+CACHED_CERTIFICATES = 1024
+
+
+@lru_cache(maxsize=CACHED_CERTIFICATES)
+def _spki_pin(certificate: x509.Certificate) -> str:
+    return spki_pin(certificate)
 
 
 @dataclass
@@ -92,7 +101,7 @@ class FailureFacts:
 
     def served_keys(self) -> set[str]:
         """Return the pins of the served certificates and the served pins."""
-        return {spki_pin(cert) for cert in self.served_chain} | set(self.served_pins)
+        return {_spki_pin(cert) for cert in self.served_chain} | set(self.served_pins)
 
 
 def classify(
@@ -171,12 +180,13 @@ def misconfigured_pins(
     return found
 
 
-def _wrong_hashes(certificate: x509.Certificate) -> list[tuple[str, str]]:
+@lru_cache(maxsize=CACHED_CERTIFICATES)
+def _wrong_hashes(certificate: x509.Certificate) -> tuple[tuple[str, str], ...]:
     hashes = [
         ("certificate_sha256", certificate_sha256(certificate)),
         ("public_key_sha256", public_key_sha256(certificate)),
     ]
     # For key types without a raw form the key hash falls back to the SPKI
     # pin itself, which is the right pin and must not count as a wrong one.
-    correct = spki_pin(certificate)
-    return [(kind, digest) for kind, digest in hashes if digest != correct]
+    correct = _spki_pin(certificate)
+    return tuple((kind, digest) for kind, digest in hashes if digest != correct)

@@ -10,18 +10,19 @@ from datetime import datetime
 from typing import Any, get_args
 from urllib.parse import quote
 
-from pydantic import ValidationError
-
 from service.analysis.classify import CLASSIFICATIONS
 from service.analysis.schemas import FailureGroup, FailureList, GroupBy
 from service.client import (
-    ClientError,
-    add_url_argument,
+    add_output_arguments,
     open_client,
+    parse_response,
     request_json,
     run_command,
 )
+from service.readiness.render import table
 
+# Each column left (l) or right (r) aligned: the counts are right-aligned.
+ROW_ALIGN = "llrrlll"
 KEY_HEADERS = {
     "signature": "SIGNATURE",
     "classification": "CLASSIFICATION",
@@ -46,10 +47,7 @@ def register(subparsers: Any) -> None:
         help="what one row is (default: signature)",
     )
     _add_filter_arguments(failures)
-    failures.add_argument(
-        "--json", action="store_true", help="print the JSON response, not a table"
-    )
-    add_url_argument(failures)
+    add_output_arguments(failures)
     failures.set_defaults(handler=run_failures)
 
 
@@ -90,18 +88,8 @@ def _show_failures(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(body, indent=2))
         return 0
-    print(render_failures(_parse(body)))
+    print(render_failures(parse_response(FailureList, body)))
     return 0
-
-
-def _parse(body: Any) -> FailureList:
-    try:
-        return FailureList.model_validate(body)
-    except ValidationError as exc:
-        raise ClientError(
-            f"the server response is not a failure list: "
-            f"{exc.error_count()} invalid fields"
-        ) from exc
 
 
 def _time(value: datetime) -> str:
@@ -124,19 +112,6 @@ def _row(group: FailureGroup, group_by: str) -> list[str]:
     ]
 
 
-def table(headers: list[str], rows: list[list[str]]) -> list[str]:
-    """Align columns; the count columns (third and fourth) to the right."""
-    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
-    lines = []
-    for row in [headers, *rows]:
-        cells = [
-            cell.rjust(width) if column in (2, 3) else cell.ljust(width)
-            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        lines.append("  ".join(cells).rstrip())
-    return lines
-
-
 def render_failures(report: FailureList) -> str:
     """Render a failure list as a heading and a table."""
     heading = (
@@ -155,4 +130,4 @@ def render_failures(report: FailureList) -> str:
         "VERSIONS",
     ]
     rows = [_row(group, report.group_by) for group in report.groups]
-    return "\n".join([heading, *table(headers, rows)])
+    return "\n".join([heading, *table(headers, rows, ROW_ALIGN)])

@@ -29,15 +29,22 @@ from service.ingest.models import (
 from service.registry.models import App, Domain, DomainPin, Release
 
 
+def _incident_not_found(text: str) -> NotFound:
+    return NotFound(f"incident {text!r} was not found", code="incident_not_found")
+
+
 def get_signature(session: Session, text: str) -> FailureSignature:
     """Return the signature an incident id names, or raise incident_not_found."""
+    if "\x00" in text:
+        # No stored id contains NUL, and PostgreSQL rejects it in a query.
+        raise _incident_not_found(text)
     signature = session.scalars(
         select(FailureSignature).where(
             FailureSignature.signature.in_(stored_forms(text))
         )
     ).first()
     if signature is None:
-        raise NotFound(f"incident {text!r} was not found", code="incident_not_found")
+        raise _incident_not_found(text)
     return signature
 
 

@@ -1,6 +1,6 @@
 """Failure analysis endpoints: grouped failures of a domain, and one incident."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -9,7 +9,7 @@ from service.analysis.classify import Classification
 from service.analysis.groups import FailureQuery, list_failure_groups
 from service.analysis.incidents import build_incident, get_signature
 from service.analysis.schemas import FailureList, GroupBy, Incident
-from service.core.db import utcnow
+from service.core.db import PRINTABLE_TEXT, utcnow
 from service.core.deps import SessionDep, SettingsDep
 from service.core.errors import InvalidInput, error_responses
 from service.registry.auth import ReaderDep
@@ -20,19 +20,46 @@ router = APIRouter(prefix="/v1", tags=["failures"])
 DEFAULT_RANGE = timedelta(hours=24)
 
 
+def _invalid_time(name: str, value: datetime, problem: str) -> InvalidInput:
+    return InvalidInput(
+        f"{name} {value.isoformat()!r} {problem}", code="invalid_time_range"
+    )
+
+
+def _as_utc(name: str, value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise _invalid_time(
+            name,
+            value,
+            "has no time zone: use RFC 3339, for example 2026-01-31T00:00:00Z",
+        )
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise _invalid_time(
+            name, value, "is outside the years 1 to 9999 in UTC"
+        ) from exc
+
+
 def time_range(
     since: datetime | None, until: datetime | None
 ) -> tuple[datetime, datetime]:
-    """Return the requested range, by default the 24 hours before now."""
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise InvalidInput(
-                f"{name} {value.isoformat()!r} has no time zone: use RFC 3339, "
-                "for example 2026-01-31T00:00:00Z",
-                code="invalid_time_range",
-            )
-    end = until or utcnow()
-    start = since or end - DEFAULT_RANGE
+    """Return the requested range in UTC, by default the 24 hours before now.
+
+    Times are converted to UTC first, because hourly counts start at whole
+    UTC hours.
+    """
+    start = _as_utc("since", since)
+    end = _as_utc("until", until) or utcnow()
+    if start is None:
+        try:
+            start = end - DEFAULT_RANGE
+        except OverflowError as exc:
+            raise _invalid_time(
+                "until", end, "is too early for the default 24-hour range: set since"
+            ) from exc
     if start >= end:
         raise InvalidInput(
             f"since ({start.isoformat()}) must be before until ({end.isoformat()})",
@@ -62,7 +89,10 @@ def list_failures(
         str | None, Query(description="Only this app, as <platform>:<bundle_id>.")
     ] = None,
     version: Annotated[
-        str | None, Query(max_length=64, description="Only this app version.")
+        str | None,
+        Query(
+            max_length=64, pattern=PRINTABLE_TEXT, description="Only this app version."
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Maximum groups.")] = 50,
 ) -> FailureList:

@@ -21,6 +21,12 @@ NAMING_CONVENTION = {
 }
 
 
+# Text without control characters. Free-text request fields that are stored or
+# queried are checked against it, because PostgreSQL rejects NUL in text and
+# other control characters have no place in names, labels or versions.
+PRINTABLE_TEXT = r"^[^\x00-\x1f\x7f]*$"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 

@@ -21,6 +21,6 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 # "function" scope closes the session when the endpoint returns, before the
-# response is sent, so that a 2xx answer always means the change is committed.
+# response is sent, so that a 2xx response always means the change is committed.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -20,7 +20,7 @@ log = get_logger(__name__)
 
 
 class PinwatchError(Exception):
-    """Base of every error that maps to an HTTP answer."""
+    """Base of every error that maps to an HTTP error response."""
 
     status_code = 400
     code = "bad_request"
@@ -98,7 +98,7 @@ class ErrorBody(BaseModel):
 
 
 class ErrorEnvelope(BaseModel):
-    """The body of every error answer."""
+    """The body of every error response."""
 
     error: ErrorBody
 
@@ -115,7 +115,7 @@ def error_response(
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """Declare error answers in OpenAPI with the shared envelope."""
+    """Declare error responses in OpenAPI with the shared envelope."""
     return {status: {"model": ErrorEnvelope} for status in statuses}
 
 
@@ -170,9 +170,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PoolTimeoutError)
     async def _storage(_request: Request, exc: Exception) -> JSONResponse:
         log.error("storage_unavailable", error=type(exc).__name__)
+        error = StorageUnavailable(
+            "The database is unavailable; retry later.", headers={"Retry-After": "5"}
+        )
         return error_response(
-            503,
-            "storage_unavailable",
-            "The database is unavailable; retry later.",
-            headers={"Retry-After": "5"},
+            error.status_code, error.code, error.message, headers=error.headers
         )

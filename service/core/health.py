@@ -5,7 +5,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.core.migrate import current_revision, head_revision
+from service.core.migrate import current_revision, head_revision, schema_is_outdated
 
 router = APIRouter(tags=["health"])
 
@@ -18,7 +18,11 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(request: Request) -> JSONResponse:
-    """Report whether the database is reachable and its schema is current."""
+    """Report whether the database is reachable and its schema is current.
+
+    A schema newer than this release (migrated for the next one) still counts
+    as current, so a rolling upgrade keeps the old replicas serving.
+    """
     engine: Engine = request.app.state.engine
     expected = head_revision()
     try:
@@ -27,7 +31,7 @@ def readyz(request: Request) -> JSONResponse:
         body = {"status": "unavailable", "database": "unreachable"}
         body["error"] = type(exc).__name__
         return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
-    if current != expected:
+    if schema_is_outdated(current):
         body = {"status": "unavailable", "database": "schema_outdated"}
         body["schema"] = f"{current} (expected {expected}); run 'pinwatch migrate'"
         return JSONResponse(body, status_code=503)

@@ -33,3 +33,17 @@ def head_revision() -> str | None:
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def schema_is_outdated(current: str | None) -> bool:
+    """Tell whether the database lacks migrations that this code needs.
+
+    A revision this code does not know was written by a newer release, whose
+    migrations must stay compatible with the release before it during a
+    rolling upgrade, so it does not count as outdated.
+    """
+    script = ScriptDirectory(str(MIGRATIONS))
+    if current is None:
+        return True
+    known = {revision.revision for revision in script.walk_revisions()}
+    return current in known and current != script.get_current_head()

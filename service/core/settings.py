@@ -28,9 +28,21 @@ class Settings(BaseSettings):
     max_chain_certificates: int = 10
     max_certificate_bytes: int = 64 * 1024
     max_quarantine_bytes: int = 64 * 1024
+    # Requests a second per ingest key, in each process: with R replicas or
+    # workers a key may send R times this. A key serves a whole app, and 50 a
+    # second covers about 180,000 installs that each post once an hour.
+    # 0 turns the limit off.
+    ingest_rate_per_second: float = Field(default=50.0, ge=0)
+    # Requests a key may send at once after a quiet spell.
+    ingest_rate_burst: int = Field(default=200, ge=1)
 
     metrics_max_versions: int = 15
     metrics_cache_seconds: float = 15.0
+    # Seconds a process may serve readiness from a snapshot, and keep the
+    # registered domains that ingest matches hostnames against. Unset means
+    # 30 and 5 in production, and 0 (always fresh) in development and test.
+    readiness_cache_seconds: float | None = Field(default=None, ge=0)
+    domain_cache_seconds: float | None = Field(default=None, ge=0)
     failure_sample_per_hour: int = 100
     # A device clock further than this from the receive time is a clock skew.
     clock_skew_seconds: int = Field(default=24 * 60 * 60, ge=1)

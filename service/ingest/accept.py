@@ -5,6 +5,10 @@ database work. They commit before they return, so a response is only sent
 for events that are in the database, and counters only count committed ones.
 """
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy.orm import Session
 
 from service.core.db import utcnow
@@ -31,6 +35,21 @@ UNKNOWN_INSTALL = "unknown"
 UNKNOWN_VERSION = "unknown"
 MAX_VERSION_LENGTH = 64
 MAX_SDK_LENGTH = 200
+
+# SQLite lets one connection write at a time and makes the others retry after
+# growing sleeps, so under load a few requests wait for seconds. Threads of
+# this process take turns on this lock instead, in the order they arrive.
+_sqlite_writer = threading.Lock()
+
+
+@contextmanager
+def one_writer(session: Session) -> Iterator[None]:
+    """Hold the process's SQLite write turn while storing and committing."""
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    with _sqlite_writer:
+        yield
 
 
 def check_app(identity: AppIdentity | None, app: App) -> None:
@@ -65,8 +84,9 @@ def accept_events(
         events=[event for _, event in batch.events],
     )
 
-    stored = store_events(session, settings, submission)
-    session.commit()
+    with one_writer(session):
+        stored = store_events(session, settings, submission)
+        session.commit()
 
     rejected_types = rejected_type_labels(document, batch.rejected)
     count_events(metrics, key.app, submission.version, stored, rejected_types)
@@ -90,8 +110,9 @@ def _quarantine(
     body: bytes,
     reason: str,
 ) -> ReportAccepted:
-    quarantine_report(session, settings, key.app_id, body, reason)
-    session.commit()
+    with one_writer(session):
+        quarantine_report(session, settings, key.app_id, body, reason)
+        session.commit()
     count_quarantined(metrics)
     log.info("report_quarantined", app=key.app.ref, size=len(body), reason=reason)
     return ReportAccepted(accepted=0, duplicates=0, quarantined=1, rejected=[])
@@ -120,8 +141,9 @@ def accept_report(
         received_at=received_at,
         events=[report.event],
     )
-    stored = store_events(session, settings, submission)
-    session.commit()
+    with one_writer(session):
+        stored = store_events(session, settings, submission)
+        session.commit()
 
     count_events(metrics, key.app, submission.version, stored, [])
     return ReportAccepted(

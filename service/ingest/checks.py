@@ -5,6 +5,7 @@ other hostnames are only counted in the metrics, under ``unregistered``.
 """
 
 from collections import Counter
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -22,7 +23,19 @@ def served_keys(event: IncomingEvent) -> list[str]:
     return [event.matched_pin] if event.matched_pin else []
 
 
-def _add_checks(session: Session, origin: Origin, checks: Counter[int]) -> None:
+def _add_to_checks(excluded: Any) -> dict[str, Any]:
+    return {"checks": CheckCount.checks + excluded.checks}
+
+
+def _add_to_served_keys(excluded: Any) -> dict[str, Any]:
+    return {
+        "checks": ServedKeyCount.checks + excluded.checks,
+        "last_served_at": excluded.last_served_at,
+    }
+
+
+def add_checks(session: Session, origin: Origin, checks: Counter[int]) -> None:
+    """Add check counts per domain id to the hour of receipt."""
     rows = [
         {
             "domain_id": domain_id,
@@ -37,13 +50,14 @@ def _add_checks(session: Session, origin: Origin, checks: Counter[int]) -> None:
         CheckCount,
         rows,
         conflict=["domain_id", "app_id", "hour"],
-        update=lambda excluded: {"checks": CheckCount.checks + excluded.checks},
+        update=_add_to_checks,
     )
 
 
-def _add_served_keys(
+def add_served_keys(
     session: Session, origin: Origin, served: Counter[tuple[int, str]]
 ) -> None:
+    """Add check counts per (domain id, served pin) to the hour of receipt."""
     rows = [
         {
             "domain_id": domain_id,
@@ -59,19 +73,14 @@ def _add_served_keys(
         ServedKeyCount,
         rows,
         conflict=["domain_id", "spki_sha256", "hour"],
-        update=lambda excluded: {
-            "checks": ServedKeyCount.checks + excluded.checks,
-            "last_served_at": excluded.last_served_at,
-        },
+        update=_add_to_served_keys,
     )
 
 
-def store_checks(
-    session: Session,
-    origin: Origin,
+def count_checks(
     events: list[tuple[IncomingEvent, Domain | None]],
-) -> list[tuple[str, int]]:
-    """Add pin_check counts to the hour of receipt, returning (domain label, count)."""
+) -> tuple[Counter[int], Counter[tuple[int, str]]]:
+    """Sum pin_check counts per domain id, and per (domain id, served pin)."""
     checks: Counter[int] = Counter()
     served: Counter[tuple[int, str]] = Counter()
     for event, domain in events:
@@ -80,7 +89,11 @@ def store_checks(
         checks[domain.id] += event.count
         for pin in served_keys(event):
             served[(domain.id, pin)] += event.count
+    return checks, served
 
-    _add_checks(session, origin, checks)
-    _add_served_keys(session, origin, served)
+
+def check_labels(
+    events: list[tuple[IncomingEvent, Domain | None]],
+) -> list[tuple[str, int]]:
+    """Return the (domain label, count) of each pin_check, for the metrics."""
     return [(domain_label(domain), event.count) for event, domain in events]

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from cryptography import x509
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from service.analysis.classify import FailureFacts, classify
@@ -89,6 +89,13 @@ def classify_failure(
     return Failure(event, domain, served_pins, classification, signature)
 
 
+def _add_occurrences(excluded: Any) -> dict[str, Any]:
+    return {
+        "occurrences": FailureSignature.occurrences + excluded.occurrences,
+        "last_seen_at": excluded.last_seen_at,
+    }
+
+
 def upsert_signatures(
     session: Session, failures: list[Failure], origin: Origin
 ) -> dict[str, int]:
@@ -116,13 +123,21 @@ def upsert_signatures(
         FailureSignature,
         rows,
         conflict=["signature"],
-        update=lambda excluded: {
-            "occurrences": FailureSignature.occurrences + excluded.occurrences,
-            "last_seen_at": excluded.last_seen_at,
-        },
+        update=_add_occurrences,
         returning=[FailureSignature.id, FailureSignature.signature],
     )
     return {row.signature: row.id for row in returned}
+
+
+# Built once, because every request with failures runs it.
+SAMPLED_THIS_HOUR = (
+    select(FailureCount.signature_id, func.sum(FailureCount.sampled))
+    .where(
+        FailureCount.signature_id.in_(bindparam("signature_ids", expanding=True)),
+        FailureCount.hour == bindparam("hour"),
+    )
+    .group_by(FailureCount.signature_id)
+)
 
 
 def _sample_budgets(
@@ -134,14 +149,8 @@ def _sample_budgets(
     PostgreSQL (read committed) the sums include every earlier request of the
     hour. SQLite runs one writer at a time, so the sums are exact there too.
     """
-    used = session.execute(
-        select(FailureCount.signature_id, func.sum(FailureCount.sampled))
-        .where(
-            FailureCount.signature_id.in_(sorted(signature_ids)),
-            FailureCount.hour == origin.hour,
-        )
-        .group_by(FailureCount.signature_id)
-    )
+    values = {"signature_ids": sorted(signature_ids), "hour": origin.hour}
+    used = session.execute(SAMPLED_THIS_HOUR, values)
     sampled = {signature_id: int(total or 0) for signature_id, total in used}
     return {
         signature_id: max(0, cap - sampled.get(signature_id, 0))
@@ -169,6 +178,13 @@ def sample_failures(
     return sampled
 
 
+def _add_counts(excluded: Any) -> dict[str, Any]:
+    return {
+        "occurrences": FailureCount.occurrences + excluded.occurrences,
+        "sampled": FailureCount.sampled + excluded.sampled,
+    }
+
+
 def add_failure_counts(
     session: Session,
     origin: Origin,
@@ -191,10 +207,7 @@ def add_failure_counts(
         FailureCount,
         rows,
         conflict=["signature_id", "hour", "app_id", "release_id"],
-        update=lambda excluded: {
-            "occurrences": FailureCount.occurrences + excluded.occurrences,
-            "sampled": FailureCount.sampled + excluded.sampled,
-        },
+        update=_add_counts,
     )
 
 

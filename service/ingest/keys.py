@@ -9,7 +9,7 @@ key stops working at once on every process.
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from service.core.deps import SessionDep
 from service.core.errors import Forbidden, Unauthorized
@@ -22,6 +22,8 @@ log = get_logger(__name__)
 KEY_HEADER = "x-pinwatch-key"
 # Generated keys are 47 characters long, so a much longer value is not one.
 MAX_KEY_LENGTH = 200
+# Built once, because every ingest request runs it.
+KEY_BY_HASH = select(IngestKey).where(IngestKey.key_hash == bindparam("key_hash"))
 
 
 def presented_key(request: Request) -> str | None:
@@ -51,9 +53,7 @@ def authenticate_ingest_key(request: Request, session: SessionDep) -> IngestKey:
     if not key.startswith(INGEST_KEY_PREFIX) or len(key) > MAX_KEY_LENGTH:
         raise _invalid_key()
 
-    row = session.scalars(
-        select(IngestKey).where(IngestKey.key_hash == hash_secret(key))
-    ).first()
+    row = session.scalars(KEY_BY_HASH, {"key_hash": hash_secret(key)}).first()
     if row is None or not secrets_match(row.key_hash, key):
         raise _invalid_key()
     if row.revoked_at is not None:

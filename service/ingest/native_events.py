@@ -56,12 +56,13 @@ def _pin(text: str, field: str) -> str:
 
 def _pins(texts: list[str], field: str) -> list[str]:
     """Return the canonical pins of a list, in order, once each."""
-    pins: list[str] = []
-    for position, text in enumerate(texts):
-        pin = _pin(text, f"{field}[{position}]")
-        if pin not in pins:
-            pins.append(pin)
-    return pins
+    try:
+        return list(dict.fromkeys(map(_canonical_pin, texts)))
+    except PinError:
+        # Only now build the field names, to name the first invalid pin.
+        for position, text in enumerate(texts):
+            _pin(text, f"{field}[{position}]")
+        raise
 
 
 def _certificate(

@@ -5,8 +5,9 @@ never changes it. Readiness prefers the declared pinset where both exist.
 """
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from service.ingest.events import IncomingEvent
@@ -35,22 +36,34 @@ def reported_pinsets(
     return pinsets
 
 
+# Built once, because every request that carries known pins runs it.
+LEARNED_PINSETS = select(
+    ReleasePinset.domain_id,
+    ReleasePinset.pins,
+    ReleasePinset.expires,
+    ReleasePinset.enforced,
+).where(
+    ReleasePinset.release_id == bindparam("release_id"),
+    ReleasePinset.source == "learned",
+    ReleasePinset.domain_id.in_(bindparam("domain_ids", expanding=True)),
+)
+
+
 def _stored_pinsets(
     session: Session, release_id: int, domain_ids: list[int]
 ) -> dict[int, Pinset]:
-    rows = session.execute(
-        select(
-            ReleasePinset.domain_id,
-            ReleasePinset.pins,
-            ReleasePinset.expires,
-            ReleasePinset.enforced,
-        ).where(
-            ReleasePinset.release_id == release_id,
-            ReleasePinset.source == "learned",
-            ReleasePinset.domain_id.in_(domain_ids),
-        )
-    )
+    values = {"release_id": release_id, "domain_ids": domain_ids}
+    rows = session.execute(LEARNED_PINSETS, values)
     return {row.domain_id: (row.pins, row.expires, row.enforced) for row in rows}
+
+
+def _replace_pinset(excluded: Any) -> dict[str, Any]:
+    return {
+        "pins": excluded.pins,
+        "expires": excluded.expires,
+        "enforced": excluded.enforced,
+        "updated_at": excluded.updated_at,
+    }
 
 
 def learn_pinsets(
@@ -87,10 +100,5 @@ def learn_pinsets(
         ReleasePinset,
         rows,
         conflict=["release_id", "domain_id", "source"],
-        update=lambda excluded: {
-            "pins": excluded.pins,
-            "expires": excluded.expires,
-            "enforced": excluded.enforced,
-            "updated_at": excluded.updated_at,
-        },
+        update=_replace_pinset,
     )

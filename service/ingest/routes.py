@@ -78,7 +78,7 @@ async def post_events(
 
     Each ingest key may send `PINWATCH_INGEST_RATE_PER_SECOND` requests a
     second (default 50) in bursts of up to `PINWATCH_INGEST_RATE_BURST`
-    (default 200) to each server process. Past that the answer is `429`
+    (default 200) to each server process. Past that the response is `429`
     with `Retry-After` in seconds.
     """
     check_json_media_type(request)

@@ -4,6 +4,7 @@ import base64
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 
 from cryptography import x509
 from sqlalchemy.orm import Session
@@ -16,6 +17,9 @@ from service.pins.certificates import load_certificate, spki_pin
 # Longer names are cut, because they only help people recognise a
 # certificate.
 MAX_NAME_LENGTH = 1000
+# Rows are described once per certificate, because clients report the same
+# few chains again and again.
+CACHED_CERTIFICATES = 1024
 
 
 def fingerprint(der: bytes) -> str:
@@ -53,18 +57,21 @@ def _validity(
         return None, None
 
 
-def _row(der: bytes, certificate: x509.Certificate, now: datetime) -> dict[str, object]:
+@lru_cache(maxsize=CACHED_CERTIFICATES)
+def _described(certificate: x509.Certificate) -> tuple[tuple[str, object], ...]:
     not_before, not_after = _validity(certificate)
-    return {
-        "sha256": fingerprint(der),
-        "der": der,
-        "spki_sha256": spki_pin(certificate),
-        "subject": _name(certificate, "subject"),
-        "issuer": _name(certificate, "issuer"),
-        "not_before": not_before,
-        "not_after": not_after,
-        "first_seen_at": now,
-    }
+    return (
+        ("spki_sha256", spki_pin(certificate)),
+        ("subject", _name(certificate, "subject")),
+        ("issuer", _name(certificate, "issuer")),
+        ("not_before", not_before),
+        ("not_after", not_after),
+    )
+
+
+def _row(der: bytes, certificate: x509.Certificate, now: datetime) -> dict[str, object]:
+    described = dict(_described(certificate))
+    return {"sha256": fingerprint(der), "der": der, **described, "first_seen_at": now}
 
 
 def store_certificates(

@@ -9,19 +9,23 @@ avoids lock-order deadlocks between them.
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from service.core.security import install_hash
 from service.core.settings import Settings
-from service.ingest.checks import store_checks
+from service.ingest.checks import check_labels, count_checks
 from service.ingest.context import Origin, Submission
+from service.ingest.domain_cache import cache_seconds, domain_cache
 from service.ingest.events import IncomingEvent
 from service.ingest.failures import FailureLabel, classify_failures, store_failures
-from service.ingest.models import AppDomain, EventReceipt, Install
+from service.ingest.models import Install
 from service.ingest.pinsets import learn_pinsets
+from service.ingest.receipts import insert_receipts
 from service.ingest.served_certificates import store_certificates
+from service.ingest.shared_rows import update_shared_rows
 from service.ingest.upsert import upsert
 from service.registry.lookup import match_domain
 from service.registry.models import Domain, Release
@@ -29,6 +33,12 @@ from service.registry.models import Domain, Release
 # Past this many candidate names, every domain is loaded instead, which keeps
 # the query within SQLite's bind parameter limit.
 MAX_DOMAIN_CANDIDATES = 1000
+
+# Statements that every request runs are built once, with bound parameters,
+# because building one costs about as much as sending it.
+RELEASE_ID = select(Release.id).where(
+    Release.app_id == bindparam("app_id"), Release.version == bindparam("version")
+)
 
 
 @dataclass
@@ -55,18 +65,7 @@ def claim_event_ids(
     for event in events:
         if event.event_id is not None:
             first.setdefault(event.event_id, event)
-    rows = [
-        {"app_id": app_id, "event_id": event_id, "received_at": now}
-        for event_id in sorted(first)
-    ]
-    returned = upsert(
-        session,
-        EventReceipt,
-        rows,
-        conflict=["app_id", "event_id"],
-        returning=[EventReceipt.event_id],
-    )
-    inserted = {row.event_id for row in returned}
+    inserted = insert_receipts(session, app_id, sorted(first), now)
 
     fresh: list[IncomingEvent] = []
     duplicates: list[IncomingEvent] = []
@@ -80,10 +79,8 @@ def claim_event_ids(
 
 def ensure_release(session: Session, app_id: int, version: str, now: datetime) -> int:
     """Return the id of the app's release of a version, creating it if needed."""
-    query = select(Release.id).where(
-        Release.app_id == app_id, Release.version == version
-    )
-    release_id = session.scalar(query)
+    values = {"app_id": app_id, "version": version}
+    release_id = session.scalar(RELEASE_ID, values)
     if release_id is not None:
         return release_id
 
@@ -97,9 +94,16 @@ def ensure_release(session: Session, app_id: int, version: str, now: datetime) -
         "updated_at": now,
     }
     upsert(session, Release, [row], conflict=["app_id", "version"])
-    created = session.scalar(query)
+    created = session.scalar(RELEASE_ID, values)
     assert created is not None  # inserted above or by a concurrent request
     return created
+
+
+def _move_install(excluded: Any) -> dict[str, Any]:
+    return {
+        "release_id": excluded.release_id,
+        "last_seen_at": excluded.last_seen_at,
+    }
 
 
 def record_install(
@@ -119,10 +123,7 @@ def record_install(
         Install,
         [row],
         conflict=["app_id", "install_hash"],
-        update=lambda excluded: {
-            "release_id": excluded.release_id,
-            "last_seen_at": excluded.last_seen_at,
-        },
+        update=_move_install,
     )
     return digest
 
@@ -133,36 +134,35 @@ def parent_hostnames(hostname: str) -> list[str]:
     return [".".join(labels[start:]) for start in range(len(labels))]
 
 
-def match_domains(session: Session, hostnames: set[str]) -> dict[str, Domain | None]:
-    """Return the registered domain, with its pins, that covers each hostname."""
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def _covering(hostname: str, registered: dict[str, Domain]) -> Domain | None:
+    names = parent_hostnames(hostname)
+    return match_domain(hostname, [registered[n] for n in names if n in registered])
+
+
+def match_domains(
+    session: Session, hostnames: set[str], max_age: float = 0.0
+) -> dict[str, Domain | None]:
+    """Return the registered domain, with its pins, that covers each hostname.
+
+    With ``max_age`` above 0 the domains may come from this process's cache,
+    up to that many seconds old (see ``service.ingest.domain_cache``).
+    """
+    if max_age > 0:
+        cache = domain_cache(_engine(session), max_age)
+        registered = cache.domains(session.connection())
+        return {hostname: _covering(hostname, registered) for hostname in hostnames}
+
     candidates = {name for host in hostnames for name in parent_hostnames(host)}
     query = select(Domain).options(joinedload(Domain.pins))
     if len(candidates) <= MAX_DOMAIN_CANDIDATES:
         query = query.where(Domain.hostname.in_(sorted(candidates)))
     domains = session.scalars(query).unique().all()
     return {hostname: match_domain(hostname, domains) for hostname in hostnames}
-
-
-def touch_app_domains(
-    session: Session, app_id: int, domain_ids: set[int], now: datetime
-) -> None:
-    """Record that the app uses these domains, and when it last sent events."""
-    rows = [
-        {
-            "app_id": app_id,
-            "domain_id": domain_id,
-            "first_seen_at": now,
-            "last_event_at": now,
-        }
-        for domain_id in sorted(domain_ids)
-    ]
-    upsert(
-        session,
-        AppDomain,
-        rows,
-        conflict=["app_id", "domain_id"],
-        update=lambda excluded: {"last_event_at": excluded.last_event_at},
-    )
 
 
 def store_events(
@@ -180,7 +180,8 @@ def store_events(
     release_id = ensure_release(session, submission.app.id, submission.version, now)
     digest = record_install(session, settings, submission, release_id)
     origin = Origin(submission.app.id, release_id, digest, submission.sdk, now)
-    domains = match_domains(session, {event.hostname for event in accepted})
+    hostnames = {event.hostname for event in accepted}
+    domains = match_domains(session, hostnames, cache_seconds(settings))
     matched = [(event, domains[event.hostname]) for event in accepted]
     learn_pinsets(session, release_id, matched, now)
     failures = [pair for pair in matched if pair[0].type == "pin_failure"]
@@ -192,7 +193,8 @@ def store_events(
     # after the CPU work, keeps concurrent requests waiting the least.
     stored.failures = store_failures(session, settings, origin, classified.failures)
     used = {domain.id for domain in domains.values() if domain is not None}
-    touch_app_domains(session, origin.app_id, used, now)
     checks = [(event, domain) for event, domain in matched if event.type == "pin_check"]
-    stored.checks = store_checks(session, origin, checks)
+    counted, served = count_checks(checks)
+    update_shared_rows(session, origin, used, counted, served)
+    stored.checks = check_labels(checks)
     return stored

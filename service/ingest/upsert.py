@@ -4,12 +4,19 @@ Both dialects spell it ``INSERT ... ON CONFLICT``, but SQLAlchemy builds it
 with a separate ``insert`` per dialect. The rows go in as one "executemany",
 which SQLAlchemy sends as multi-row ``VALUES`` pages within each database's
 bind parameter limit, so a batch of a thousand events costs a few round trips.
+
+Statements are built once per table, conflict target, update and returning
+columns, and then reused: building the ``excluded`` columns of an upsert costs
+more than sending it. Pass ``update`` as a module-level function, because a
+lambda written inside a function is a new object on every call and defeats the
+cache.
 """
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, Table
+from sqlalchemy import Executable, Row, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -40,6 +47,22 @@ def _sqlite(
     )
 
 
+# Each call site of upsert adds one entry per dialect.
+@lru_cache(maxsize=128)
+def _statement(
+    dialect: str,
+    table: Table,
+    conflict: tuple[str, ...],
+    update: Updates | None,
+    returning: tuple[str, ...],
+) -> Executable:
+    build = _postgresql if dialect == "postgresql" else _sqlite
+    statement = build(table, conflict, update)
+    if returning:
+        return statement.returning(*(table.c[name] for name in returning))
+    return statement
+
+
 def upsert(
     session: Session,
     model: type[Any],
@@ -60,10 +83,8 @@ def upsert(
         return []
     # The Core table, not the ORM entity: the rows need no ORM bookkeeping.
     table: Table = model.__table__
-    build = _postgresql if session.get_bind().dialect.name == "postgresql" else _sqlite
-    statement = build(table, conflict, update)
-    if not returning:
-        session.execute(statement, list(rows))
-        return []
-    columns = [table.c[attribute.key] for attribute in returning]
-    return list(session.execute(statement.returning(*columns), list(rows)).all())
+    dialect = session.get_bind().dialect.name
+    names = tuple(attribute.key for attribute in returning)
+    statement = _statement(dialect, table, tuple(conflict), update, names)
+    result = session.execute(statement, list(rows))
+    return list(result.all()) if returning else []

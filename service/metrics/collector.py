@@ -8,20 +8,21 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from service.core.db import utcnow
 from service.core.logging import get_logger
 from service.ingest.models import AppDomain, Install
 from service.metrics.labels import VersionLabels
 from service.pins.pins import is_placeholder
-from service.readiness.compute import compute_readiness
+from service.readiness.compute import compute_readiness_of_domains
+from service.readiness.schemas import ReadinessReport
 from service.registry.models import App, Domain, Release, ReleasePinset
 
 log = get_logger(__name__)
@@ -168,11 +169,20 @@ class DatabaseCollector(Collector):
         gauges = _gauges()
         apps = {app.id: app.ref for app in session.scalars(select(App))}
         self._load_versions(session, now)
-        for domain in session.scalars(select(Domain).order_by(Domain.hostname)):
+        # Every query below covers all domains, so a collection costs a few
+        # queries however many domains there are.
+        query = select(Domain).options(selectinload(Domain.pins))
+        domains = session.scalars(query.order_by(Domain.hostname)).all()
+        links = _app_links(session)
+        expiries = _pinset_expiries(session)
+        reports = compute_readiness_of_domains(session, domains, now)
+        for domain, report in zip(domains, reports, strict=True):
             _add_registry(gauges, domain)
-            _add_activity(gauges, session, domain, apps, now)
-            _add_pinset_expiry(gauges, session, domain, apps, self.versions)
-            _add_readiness(gauges, session, domain, now)
+            _add_activity(gauges, domain, links.get(domain.id, []), apps, report)
+            _add_pinset_expiry(
+                gauges, domain, expiries.get(domain.id, []), apps, self.versions
+            )
+            _add_readiness(gauges, domain, report)
         return gauges
 
     def _load_versions(self, session: Session, now: datetime) -> None:
@@ -207,43 +217,66 @@ def _add_registry(gauges: dict[str, Gauge], domain: Domain) -> None:
     gauges["backup_pins"].add(usable_backups, host)
 
 
+def _app_links(session: Session) -> dict[int, list[AppDomain]]:
+    links: dict[int, list[AppDomain]] = {}
+    for link in session.scalars(select(AppDomain)):
+        links.setdefault(link.domain_id, []).append(link)
+    return links
+
+
 def _add_activity(
     gauges: dict[str, Gauge],
-    session: Session,
     domain: Domain,
+    links: list[AppDomain],
     apps: dict[int, str],
-    now: datetime,
+    report: ReadinessReport,
 ) -> None:
-    since = now - timedelta(days=domain.window_days)
-    links = session.scalars(select(AppDomain).where(AppDomain.domain_id == domain.id))
+    # Readiness counted the active installs of every app that uses the domain.
     for link in links:
-        active = session.scalar(
-            select(func.count())
-            .select_from(Install)
-            .where(Install.app_id == link.app_id, Install.last_seen_at >= since)
-        )
         app = apps[link.app_id]
-        gauges["active_installs"].add(float(active or 0), domain.hostname, app)
+        active = report.active_installs.get(app, 0)
+        gauges["active_installs"].add(float(active), domain.hostname, app)
         if link.last_event_at is not None:
             last = link.last_event_at.timestamp()
             gauges["last_event_timestamp_seconds"].add(last, domain.hostname, app)
 
 
+ExpiryRow = tuple[int, str, str, date | None]
+
+
+def _pinset_expiries(session: Session) -> dict[int, list[ExpiryRow]]:
+    """Return (app id, version, source, expiry) of each pinset with an expiry."""
+    rows = session.execute(
+        select(
+            ReleasePinset.domain_id,
+            Release.app_id,
+            Release.version,
+            ReleasePinset.source,
+            ReleasePinset.expires,
+        )
+        .join(ReleasePinset, ReleasePinset.release_id == Release.id)
+        .where(ReleasePinset.expires.is_not(None))
+        .order_by(
+            ReleasePinset.domain_id,
+            ReleasePinset.source,
+            Release.app_id,
+            Release.version,
+        )
+    )
+    expiries: dict[int, list[ExpiryRow]] = {}
+    for domain_id, app_id, version, source, expires in rows:
+        row = (app_id, version, source, expires)
+        expiries.setdefault(domain_id, []).append(row)
+    return expiries
+
+
 def _add_pinset_expiry(
     gauges: dict[str, Gauge],
-    session: Session,
     domain: Domain,
+    rows: list[ExpiryRow],
     apps: dict[int, str],
     versions: VersionLabels,
 ) -> None:
-    rows = session.execute(
-        select(
-            Release.app_id, Release.version, ReleasePinset.source, ReleasePinset.expires
-        )
-        .join(ReleasePinset, ReleasePinset.release_id == Release.id)
-        .where(ReleasePinset.domain_id == domain.id, ReleasePinset.expires.is_not(None))
-        .order_by(ReleasePinset.source, Release.app_id, Release.version)
-    ).all()
     # "declared" sorts before "learned", so a declared expiry wins; versions
     # folded into "other" show the earliest expiry among them.
     effective: dict[tuple[int, str], float] = {}
@@ -263,10 +296,9 @@ def _add_pinset_expiry(
 
 
 def _add_readiness(
-    gauges: dict[str, Gauge], session: Session, domain: Domain, now: datetime
+    gauges: dict[str, Gauge], domain: Domain, report: ReadinessReport
 ) -> None:
     host = domain.hostname
-    report = compute_readiness(session, domain, now)
     for item in report.rotate:
         gauges["rotation_ready"].add(float(item.ready), host, item.spki_sha256)
         for app in item.apps:

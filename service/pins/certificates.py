@@ -10,6 +10,7 @@ from pathlib import Path
 
 import certifi
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.utils import CryptographyDeprecationWarning
 
@@ -116,8 +117,6 @@ def public_key_sha256(certificate: x509.Certificate) -> str:
     hashes the PKCS#1 key, for EC the uncompressed point, for EdDSA the raw
     key. Other key types have no bare form, so the SPKI pin is returned.
     """
-    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-
     key = certificate.public_key()
     if isinstance(key, rsa.RSAPublicKey):
         raw = key.public_bytes(Encoding.DER, PublicFormat.PKCS1)

@@ -74,15 +74,19 @@ def run_pin(args: argparse.Namespace) -> int:
     value: str = args.value
     try:
         if _is_file(value):
-            _print_certificate_pins(pins_of_file(Path(value)))
+            pins = pins_of_file(Path(value))
         elif PEM_MARKER in value:
-            _print_certificate_pins(pins_of_pem(value))
+            pins = pins_of_pem(value)
         else:
             print(display_pin(_normalize_argument(value)))
+            return 0
     except OSError as exc:
         print(f"pinwatch: cannot read {value}: {exc.strerror}", file=sys.stderr)
         return 2
     except (PinError, CertificateError) as exc:
         print(f"pinwatch: {exc}", file=sys.stderr)
         return 2
+    # Printing stays outside the try, so a closed stdout is not reported as a
+    # file that cannot be read.
+    _print_certificate_pins(pins)
     return 0

@@ -10,22 +10,19 @@ import base64
 import json
 import re
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
-
-from pydantic import ValidationError
 
 from service.client import (
     ClientError,
-    add_url_argument,
+    add_output_arguments,
     open_client,
+    parse_response,
     request_json,
     run_command,
 )
 from service.readiness.render import render_preflight, render_readiness
 from service.readiness.schemas import PreflightReport, ReadinessReport
-
-Report = TypeVar("Report", ReadinessReport, PreflightReport)
 
 _PEM_CERTIFICATE = re.compile(
     r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", re.DOTALL
@@ -44,13 +41,13 @@ def register(subparsers: Any) -> None:
     readiness.add_argument(
         "domain", help="registered hostname, such as api.example.com"
     )
-    _add_common_arguments(readiness)
+    add_output_arguments(readiness)
     readiness.set_defaults(handler=run_readiness)
 
     preflight = subparsers.add_parser(
         "preflight",
         help="show which active installs would accept a candidate chain or pins",
-        epilog="Exit status: 0 when the server answered, 2 on error.",
+        epilog="Exit status: 0 when the server responded, 2 on error.",
     )
     preflight.add_argument(
         "domain", help="registered hostname, such as api.example.com"
@@ -70,15 +67,8 @@ def register(subparsers: Any) -> None:
         metavar="TEXT",
         help="candidate pin in any pin form; repeat or list several",
     )
-    _add_common_arguments(preflight)
+    add_output_arguments(preflight)
     preflight.set_defaults(handler=run_preflight)
-
-
-def _add_common_arguments(parser: Any) -> None:
-    parser.add_argument(
-        "--json", action="store_true", help="print the JSON response, not tables"
-    )
-    add_url_argument(parser)
 
 
 def run_readiness(args: argparse.Namespace) -> int:
@@ -93,7 +83,7 @@ def _show_readiness(args: argparse.Namespace) -> int:
     path = f"/v1/domains/{quote(args.domain, safe='')}/readiness"
     with open_client(args.url) as client:
         body = request_json(client, "GET", path)
-    report = _parse(ReadinessReport, body)
+    report = parse_response(ReadinessReport, body)
     print(json.dumps(body, indent=2) if args.json else render_readiness(report))
     return 0 if any(item.ready for item in report.rotate) else 1
 
@@ -103,19 +93,9 @@ def _show_preflight(args: argparse.Namespace) -> int:
     candidate = {"chain": read_chain(args.chain)} if args.chain else {"pins": args.pins}
     with open_client(args.url) as client:
         body = request_json(client, "POST", path, json=candidate)
-    report = _parse(PreflightReport, body)
+    report = parse_response(PreflightReport, body)
     print(json.dumps(body, indent=2) if args.json else render_preflight(report))
     return 0
-
-
-def _parse(model: type[Report], body: Any) -> Report:
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        raise ClientError(
-            f"the server response is not a {model.__name__}: "
-            f"{exc.error_count()} invalid fields"
-        ) from exc
 
 
 def read_chain(path: Path) -> list[str]:

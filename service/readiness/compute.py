@@ -4,19 +4,21 @@ These functions read the database through the given session and never write,
 so the metrics collector can call them as well as the API.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from service.pins.pins import is_placeholder
 from service.readiness.acceptance import app_reasons, measure_app, ratio
-from service.readiness.fleet import AppFleet, load_fleet, usable_pins
-from service.readiness.removal import removal_readiness
+from service.readiness.fleet import AppFleet, load_fleet, load_fleets, usable_pins
+from service.readiness.removal import removal_readiness_of_domains
 from service.readiness.schemas import (
     AppAcceptance,
     PreflightReport,
     ReadinessPolicy,
     ReadinessReport,
+    RemovalReadiness,
     RotateReadiness,
 )
 from service.registry.models import Domain, DomainPin
@@ -30,17 +32,44 @@ def compute_readiness(
     A backup pin is ready when every app that uses the domain is ready, and
     its ``adoption`` is the lowest adoption over those apps.
     """
+    return compute_readiness_of_domains(session, [domain], now)[0]
+
+
+def compute_readiness_of_domains(
+    session: Session, domains: Sequence[Domain], now: datetime
+) -> list[ReadinessReport]:
+    """Compute the readiness of each domain, in order, as ``compute_readiness`` does.
+
+    The rows of every domain are loaded together, so the number of queries
+    does not grow with the number of domains.
+    """
+    fleets = load_fleets(session, domains, now)
+    others = [
+        (domain, [pin for pin in domain.pins if pin.role != "backup"])
+        for domain in domains
+    ]
+    removals = removal_readiness_of_domains(session, others, now)
+    return [
+        _report(domain, fleets[domain.id], removals[domain.id], now)
+        for domain in domains
+    ]
+
+
+def _report(
+    domain: Domain,
+    fleets: list[AppFleet],
+    removals: list[RemovalReadiness],
+    now: datetime,
+) -> ReadinessReport:
     policy = ReadinessPolicy.model_validate(domain)
-    fleets = load_fleet(session, domain, now)
     backups = [pin for pin in domain.pins if pin.role == "backup"]
-    others = [pin for pin in domain.pins if pin.role != "backup"]
     return ReadinessReport(
         domain=domain.hostname,
         computed_at=now,
         policy=policy,
         active_installs={fleet.ref: fleet.active_installs for fleet in fleets},
         rotate=[rotate_readiness(pin, fleets, policy, domain) for pin in backups],
-        remove=removal_readiness(session, domain, others, now),
+        remove=removals,
         warnings=[] if backups else [_no_backup_warning(domain)],
     )
 

@@ -7,126 +7,42 @@ Failures caused by interception, captive portals or a wrong device clock do not
 count, because their chains do not show what the backend serves.
 """
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.ingest.models import (
-    CheckCount,
-    FailureCount,
-    FailureSignature,
-    ServedKeyCount,
-)
 from service.readiness.acceptance import ratio
 from service.readiness.schemas import ReadinessPolicy, RemovalReadiness
+from service.readiness.traffic import ServedTraffic, load_served_traffic
 from service.registry.models import Domain, DomainPin
-
-IGNORED_CLASSIFICATIONS = ("interception", "captive_portal", "clock_skew")
-
-
-@dataclass(frozen=True)
-class ServedTraffic:
-    """Served-key telemetry of one domain over the quiet period."""
-
-    checks: int
-    served: dict[str, int]
-    last_served_at: dict[str, datetime]
-    # Failure occurrences per pin seen in a served chain.
-    failures: dict[str, int]
 
 
 def removal_readiness(
     session: Session, domain: Domain, pins: list[DomainPin], now: datetime
 ) -> list[RemovalReadiness]:
     """Measure removal readiness of each given pin of the domain."""
-    if not pins:
-        return []
-    policy = ReadinessPolicy.model_validate(domain)
-    since = now - timedelta(days=domain.removal_quiet_days)
-    keys = [pin.spki_sha256 for pin in pins]
-    traffic = load_served_traffic(session, domain, keys, since)
-    return [_measure_pin(pin, traffic, policy) for pin in pins]
+    return removal_readiness_of_domains(session, [(domain, pins)], now)[domain.id]
 
 
-def load_served_traffic(
-    session: Session, domain: Domain, pins: list[str], since: datetime
-) -> ServedTraffic:
-    return ServedTraffic(
-        checks=_checks(session, domain, since),
-        served=_served(session, domain, pins, since),
-        last_served_at=_last_served(session, domain, pins),
-        failures=_failures(session, domain, pins, since),
-    )
-
-
-def _checks(session: Session, domain: Domain, since: datetime) -> int:
-    total = session.scalar(
-        select(func.coalesce(func.sum(CheckCount.checks), 0)).where(
-            CheckCount.domain_id == domain.id, CheckCount.hour >= since
-        )
-    )
-    return int(total or 0)
-
-
-def _served(
-    session: Session, domain: Domain, pins: list[str], since: datetime
-) -> dict[str, int]:
-    rows = session.execute(
-        select(ServedKeyCount.spki_sha256, func.sum(ServedKeyCount.checks))
-        .where(
-            ServedKeyCount.domain_id == domain.id,
-            ServedKeyCount.spki_sha256.in_(pins),
-            ServedKeyCount.hour >= since,
-        )
-        .group_by(ServedKeyCount.spki_sha256)
-    )
-    return {pin: int(served) for pin, served in rows}
-
-
-def _last_served(
-    session: Session, domain: Domain, pins: list[str]
-) -> dict[str, datetime]:
-    rows = session.execute(
-        select(ServedKeyCount.spki_sha256, func.max(ServedKeyCount.last_served_at))
-        .where(
-            ServedKeyCount.domain_id == domain.id,
-            ServedKeyCount.spki_sha256.in_(pins),
-        )
-        .group_by(ServedKeyCount.spki_sha256)
-    )
-    return dict(rows.all())
-
-
-def _failures(
-    session: Session, domain: Domain, pins: list[str], since: datetime
-) -> dict[str, int]:
-    """Count failures in the period per pin that their served chain showed."""
-    recent = (
-        select(
-            FailureCount.signature_id,
-            func.sum(FailureCount.occurrences).label("occurrences"),
-        )
-        .where(FailureCount.hour >= since)
-        .group_by(FailureCount.signature_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(FailureSignature.served_pins, recent.c.occurrences)
-        .join(recent, recent.c.signature_id == FailureSignature.id)
-        .where(
-            FailureSignature.domain_id == domain.id,
-            FailureSignature.classification.not_in(IGNORED_CLASSIFICATIONS),
-        )
-    )
-    # Served pins are a JSON list, which SQLite and PostgreSQL query
-    # differently, so membership is checked here.
-    counts = dict.fromkeys(pins, 0)
-    for served_pins, occurrences in rows:
-        for pin in set(served_pins or []) & counts.keys():
-            counts[pin] += int(occurrences)
-    return {pin: count for pin, count in counts.items() if count}
+def removal_readiness_of_domains(
+    session: Session,
+    wanted: Sequence[tuple[Domain, list[DomainPin]]],
+    now: datetime,
+) -> dict[int, list[RemovalReadiness]]:
+    """Measure removal readiness of the given pins of each domain, by domain id."""
+    measured = [(domain, pins) for domain, pins in wanted if pins]
+    keys = [(domain, [pin.spki_sha256 for pin in pins]) for domain, pins in measured]
+    traffic = load_served_traffic(session, keys, now)
+    readiness: dict[int, list[RemovalReadiness]] = {
+        domain.id: [] for domain, _ in wanted
+    }
+    for domain, pins in measured:
+        policy = ReadinessPolicy.model_validate(domain)
+        readiness[domain.id] = [
+            _measure_pin(pin, traffic[domain.id], policy) for pin in pins
+        ]
+    return readiness
 
 
 def _measure_pin(

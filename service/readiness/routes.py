@@ -1,6 +1,8 @@
 """Readiness endpoints: rotate and removal readiness, and preflight of a chain."""
 
 from fastapi import APIRouter
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from service.core.db import utcnow
 from service.core.deps import SessionDep, SettingsDep
@@ -8,6 +10,7 @@ from service.core.errors import error_responses
 from service.readiness.compute import compute_preflight, compute_readiness
 from service.readiness.preflight import candidate_pins
 from service.readiness.schemas import PreflightReport, PreflightRequest, ReadinessReport
+from service.readiness.snapshots import readiness_snapshots, snapshot_seconds
 from service.registry.auth import ReaderDep
 from service.registry.lookup import get_domain
 
@@ -20,7 +23,7 @@ router = APIRouter(prefix="/v1/domains", tags=["readiness"])
     responses=error_responses(401, 403, 404),
 )
 def get_readiness(
-    hostname: str, session: SessionDep, _caller: ReaderDep
+    hostname: str, session: SessionDep, settings: SettingsDep, _caller: ReaderDep
 ) -> ReadinessReport:
     """Report whether the backend can rotate to a backup key, and which old pins can go.
 
@@ -40,9 +43,29 @@ def get_readiness(
     is removable when that share is at most `removal_max_share`, there were at
     least `removal_min_checks` checks, and no failure in the period (other than
     interception, captive portal or clock skew) showed the key.
+
+    The report can come from a snapshot that each server process keeps per
+    domain, up to `PINWATCH_READINESS_CACHE_SECONDS` old (30 s unless set; no
+    snapshot in development and test), because counting the active installs
+    reads every install in the window. A report being recomputed is served
+    from the previous snapshot meanwhile, so its age can pass the limit by
+    the time one computation takes. `computed_at` is when the report was
+    computed. Registry changes made through the same process show at once.
     """
     domain = get_domain(session, hostname)
-    return compute_readiness(session, domain, utcnow())
+    max_age = snapshot_seconds(settings)
+    if max_age <= 0:
+        return compute_readiness(session, domain, utcnow())
+
+    snapshots = readiness_snapshots(_engine(session), max_age)
+    return snapshots.report(
+        domain.id, lambda: compute_readiness(session, domain, utcnow())
+    )
+
+
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
 
 
 @router.post(

@@ -14,6 +14,8 @@ from service.registry.models import App, IngestKey
 
 # Platforms an app can be registered for; the first part of an app reference.
 PLATFORMS = ("ios", "android")
+# Bundle ids (iOS) and package names (Android) that an app can be registered with.
+BUNDLE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
 def _app_exists(ref: str) -> Conflict:

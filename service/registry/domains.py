@@ -15,14 +15,6 @@ from service.pins.certificates import certificate_sha256
 from service.pins.pins import display_pin
 from service.registry.models import Domain, DomainPin
 
-POLICY_FIELDS = (
-    "adoption_threshold",
-    "window_days",
-    "min_installs",
-    "removal_max_share",
-    "removal_quiet_days",
-    "removal_min_checks",
-)
 MAX_SUBJECT_LENGTH = 1000
 
 
@@ -54,16 +46,11 @@ def put_domain(
         session.flush()
     except IntegrityError as exc:
         raise Conflict(
-            f"domain {hostname!r} was registered by another request; retry",
-            code="domain_exists",
+            f"domain {hostname!r} was registered by another request at the same "
+            "time; retry the request",
+            code="concurrent_change",
         ) from exc
     return domain, created
-
-
-def domain_settings(domain: Domain) -> dict[str, Any]:
-    """Return the settings of a domain, as put_domain takes them."""
-    names = ("include_subdomains", "owner_team", *POLICY_FIELDS)
-    return {name: getattr(domain, name) for name in names}
 
 
 def list_domains(session: Session) -> Sequence[Domain]:

@@ -5,6 +5,7 @@ import re
 from cryptography import x509
 
 from service.core.errors import InvalidInput
+from service.ingest.context import UNREGISTERED
 from service.pins.certificates import CertificateError, load_pem_bundle
 from service.pins.pins import PinError, normalize_pin
 
@@ -45,12 +46,15 @@ def normalize_hostname(text: str) -> str:
             "include_subdomains instead",
         )
     name = _ascii_hostname(text, name)
+    if name == UNREGISTERED:
+        # Metrics and incidents use this name for hosts of no registered domain.
+        raise _invalid_hostname(text, f"{UNREGISTERED!r} is a reserved name")
     if len(name) > MAX_HOSTNAME_LENGTH:
         raise _invalid_hostname(
             text, f"it is longer than {MAX_HOSTNAME_LENGTH} characters"
         )
     for label in name.split("."):
-        if not _LABEL.match(label):
+        if not _LABEL.fullmatch(label):
             raise _invalid_hostname(
                 text,
                 f"label {label!r} must be 1 to 63 letters, digits or inner hyphens",

@@ -45,7 +45,7 @@ def _resolve_domain(hostname: str, domains: Sequence[Domain]) -> Domain:
         raise InvalidInput(
             f"hostname {hostname!r} matches no registered domain; register it "
             "with PUT /v1/domains/{hostname} first",
-            code="unknown_domain",
+            code="domain_not_found",
             details=[{"field": f"pins[{hostname!r}]", "hostname": hostname}],
         )
     return domain
@@ -99,14 +99,14 @@ def _replace_declared_pinsets(
 ) -> None:
     # Rows are updated in place: the unit of work inserts before it deletes,
     # so a delete and re-insert would break the unique constraint.
-    wanted = {pinset.domain.id: pinset for pinset in pinsets}
+    requested = {pinset.domain.id: pinset for pinset in pinsets}
     for row in [row for row in release.pinsets if row.source == "declared"]:
-        if row.domain_id not in wanted:
+        if row.domain_id not in requested:
             release.pinsets.remove(row)
     existing = {
         row.domain_id: row for row in release.pinsets if row.source == "declared"
     }
-    for domain_id, pinset in wanted.items():
+    for domain_id, pinset in requested.items():
         row = existing.get(domain_id) or _new_declared_pinset(release, domain_id)
         row.pins = list(dict.fromkeys(pinset.pins))
         row.expires = expires
@@ -157,8 +157,9 @@ def put_release(
         session.flush()
     except IntegrityError as exc:
         raise Conflict(
-            f"release {version!r} of {app.ref} was changed by another request; retry",
-            code="release_conflict",
+            f"release {version!r} of {app.ref} was changed by another request at "
+            "the same time; retry the request",
+            code="concurrent_change",
         ) from exc
     for pinset in pinsets:
         ensure_app_domain(session, app.id, pinset.domain.id)

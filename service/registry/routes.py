@@ -39,8 +39,24 @@ AppRef = Annotated[
     str, Path(description="App reference <platform>:<bundle_id>, e.g. ios:com.example")
 ]
 Hostname = Annotated[str, Path(description="Registered hostname, e.g. api.example.com")]
+# Versions contain no whitespace. Control characters are rejected too, because
+# PostgreSQL cannot store NUL in text.
 Version = Annotated[
-    str, Path(min_length=1, max_length=64, pattern=r"^\S+$", description="App version")
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^\s\x00-\x1f\x7f]+$",
+        description="App version, such as 4.2.0",
+    ),
+]
+KeyId = Annotated[
+    str,
+    Path(
+        max_length=32,
+        pattern=r"^[A-Za-z0-9_]+$",
+        description="Ingest key id, such as key_1a2b3c4d5e6f7a8b",
+    ),
 ]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Maximum number of items")]
 CREATED_OR_UPDATED: dict[int | str, dict[str, Any]] = {
@@ -71,7 +87,7 @@ def register_app(body: AppCreate, session: SessionDep, caller: AdminDep) -> AppO
     return AppOut.from_row(app)
 
 
-@router.get("/apps", tags=["apps"], responses=error_responses(401))
+@router.get("/apps", tags=["apps"], responses=error_responses(401, 403))
 def list_apps(session: SessionDep, _caller: ReaderDep) -> list[AppOut]:
     """List the registered apps, by platform and bundle id."""
     return [AppOut.from_row(app) for app in apps.list_apps(session)]
@@ -103,7 +119,7 @@ def create_ingest_key(
     "/apps/{app}/keys", tags=["apps"], responses=error_responses(401, 403, 404, 422)
 )
 def list_ingest_keys(
-    app: AppRef, session: SessionDep, _caller: AdminDep
+    app: AppRef, session: SessionDep, _caller: ReaderDep
 ) -> list[IngestKeyOut]:
     """List an app's ingest keys with creation and revocation times (never the key)."""
     row = get_app(session, app)
@@ -122,7 +138,7 @@ def list_ingest_keys(
     responses=error_responses(401, 403, 404, 422),
 )
 def revoke_ingest_key(
-    app: AppRef, key_id: str, session: SessionDep, caller: AdminDep
+    app: AppRef, key_id: KeyId, session: SessionDep, caller: AdminDep
 ) -> Response:
     """Revoke an ingest key: events sent with it are rejected from now on.
 
@@ -165,14 +181,14 @@ def put_domain(
     return DomainOut.from_row(domain)
 
 
-@router.get("/domains", tags=["domains"], responses=error_responses(401))
+@router.get("/domains", tags=["domains"], responses=error_responses(401, 403))
 def list_domains(session: SessionDep, _caller: ReaderDep) -> list[DomainOut]:
     """List the registered domains with their policy and pins."""
     return [DomainOut.from_row(domain) for domain in domains.list_domains(session)]
 
 
 @router.get(
-    "/domains/{hostname}", tags=["domains"], responses=error_responses(401, 404)
+    "/domains/{hostname}", tags=["domains"], responses=error_responses(401, 403, 404)
 )
 def get_domain_detail(
     hostname: Hostname, session: SessionDep, _caller: ReaderDep
@@ -259,10 +275,12 @@ def put_release(
     """Declare the pinsets of an app version, replacing the ones declared before.
 
     `pins` maps each hostname that the build pins to its pin texts. Every
-    hostname must fall under a registered domain. An empty list means that the
-    build does not pin that hostname. A declared pinset wins over one learned
-    from telemetry. The response contains lint `warnings` about each pinset,
-    its expiry and the report URI.
+    hostname must fall under a registered domain (else `422 domain_not_found`),
+    and hostnames under the same domain must list the same pins (else
+    `422 conflicting_pinsets`). An empty list means that the build does not pin
+    that hostname. A declared pinset wins over one learned from telemetry. The
+    response contains lint `warnings` about each pinset, its expiry and the
+    report URI.
     """
     row = get_app(session, app)
     pinsets = releases.resolve_pinsets(session, body.pins)
@@ -295,7 +313,7 @@ def _release_details(
 @router.get(
     "/apps/{app}/releases",
     tags=["releases"],
-    responses=error_responses(401, 404, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
 def list_releases(
     app: AppRef, session: SessionDep, _caller: ReaderDep, limit: Limit = 100
@@ -315,7 +333,7 @@ def list_releases(
 
 @router.get("/audit", tags=["audit"], responses=error_responses(401, 403, 422))
 def list_audit_entries(
-    session: SessionDep, _caller: AdminDep, limit: Limit = 100
+    session: SessionDep, _caller: ReaderDep, limit: Limit = 100
 ) -> list[AuditEntryOut]:
     """List registry changes, newest first: who changed what, and when."""
     return [AuditEntryOut.from_row(entry) for entry in recent_entries(session, limit)]

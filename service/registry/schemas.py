@@ -4,15 +4,24 @@ Request bodies reject unknown fields, so that a misspelt policy name fails
 instead of silently taking the default.
 """
 
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
+from service.core.db import PRINTABLE_TEXT
 from service.pins.pins import display_pin, url_pin
-from service.registry.apps import PLATFORMS
+from service.registry.apps import BUNDLE_ID_PATTERN, PLATFORMS
 from service.registry.lint import LintWarning
 from service.registry.models import (
     App,
@@ -25,6 +34,16 @@ from service.registry.models import (
 from service.registry.releases import effective_pinsets
 
 PinRole = Literal["current", "backup", "retired"]
+
+
+def _printable(value: str) -> str:
+    if not re.fullmatch(PRINTABLE_TEXT, value):
+        raise ValueError("must not contain control characters such as NUL or tab")
+    return value
+
+
+# Free text that is stored as sent.
+PlainText = Annotated[str, AfterValidator(_printable)]
 
 
 class RequestBody(BaseModel):
@@ -41,11 +60,9 @@ class LintWarningOut(BaseModel):
 
 
 class AppCreate(RequestBody):
-    bundle_id: str = Field(
-        min_length=1, max_length=255, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-    )
+    bundle_id: str = Field(min_length=1, max_length=255, pattern=BUNDLE_ID_PATTERN)
     platform: str
-    name: str = Field(default="", max_length=200)
+    name: PlainText = Field(default="", max_length=200)
 
     @field_validator("platform")
     @classmethod
@@ -102,7 +119,7 @@ class Policy(RequestBody):
 
 class DomainPut(RequestBody):
     include_subdomains: bool = False
-    owner_team: str = Field(default="", max_length=100)
+    owner_team: PlainText = Field(default="", max_length=100)
     policy: Policy = Field(default_factory=Policy)
 
 
@@ -175,7 +192,7 @@ class PinCreate(RequestBody):
     pin: str | None = Field(default=None, max_length=1000)
     certificate: str | None = Field(default=None, max_length=200_000)
     role: PinRole = "backup"
-    label: str = Field(default="", max_length=100)
+    label: PlainText = Field(default="", max_length=100)
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> "PinCreate":
@@ -186,7 +203,7 @@ class PinCreate(RequestBody):
 
 class PinPatch(RequestBody):
     role: PinRole | None = None
-    label: str | None = Field(default=None, max_length=100)
+    label: PlainText | None = Field(default=None, max_length=100)
 
 
 class ReleasePut(RequestBody):
@@ -195,7 +212,7 @@ class ReleasePut(RequestBody):
         "not pin that host."
     )
     pinset_expires: date | None = None
-    report_uri: str | None = Field(default=None, max_length=2000)
+    report_uri: PlainText | None = Field(default=None, max_length=2000)
 
     @field_validator("report_uri")
     @classmethod

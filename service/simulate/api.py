@@ -2,7 +2,8 @@
 
 import gzip
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -14,6 +15,11 @@ from service.pins.pins import url_pin
 
 # TrustKit for Android streams its report; 1 KiB pieces make the request chunked.
 _CHUNK_BYTES = 1024
+# Ingest answers 429 past the per-key rate limit and 503 while the database is
+# away, both with Retry-After; a simulated app waits and sends the batch again.
+_RETRY_STATUSES = (429, 503)
+_MAX_ATTEMPTS = 20
+_MAX_RETRY_WAIT_SECONDS = 10.0
 
 
 class SimulationError(ClientError):
@@ -21,8 +27,8 @@ class SimulationError(ClientError):
 
 
 @dataclass(frozen=True)
-class EventsAnswer:
-    """The counts ``POST /v1/events`` returned for one batch."""
+class EventsResponse:
+    """The counts that ``POST /v1/events`` returned for one batch."""
 
     accepted: int
     duplicates: int
@@ -32,6 +38,14 @@ class EventsAnswer:
 def _chunks(body: bytes) -> Iterator[bytes]:
     for start in range(0, len(body), _CHUNK_BYTES):
         yield body[start : start + _CHUNK_BYTES]
+
+
+def _retry_wait(response: httpx.Response) -> float:
+    try:
+        seconds = float(response.headers.get("Retry-After", "1"))
+    except ValueError:
+        seconds = 1.0
+    return min(max(seconds, 0.0), _MAX_RETRY_WAIT_SECONDS)
 
 
 def _domain_path(hostname: str) -> str:
@@ -66,6 +80,17 @@ class PinwatchApi:
             return self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise SimulationError(f"{method} {path} failed: {exc}") from exc
+
+    def _ingest(
+        self, path: str, make_content: Callable[[], Any], **kwargs: Any
+    ) -> httpx.Response:
+        """Post to an ingest path, waiting out 429 and 503 as Retry-After asks."""
+        for _attempt in range(_MAX_ATTEMPTS - 1):
+            response = self._send("POST", path, content=make_content(), **kwargs)
+            if response.status_code not in _RETRY_STATUSES:
+                return response
+            time.sleep(_retry_wait(response))
+        return self._send("POST", path, content=make_content(), **kwargs)
 
     def _admin(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
@@ -128,29 +153,31 @@ class PinwatchApi:
 
     def send_events(
         self, key: str, batch: dict[str, Any], compress: bool
-    ) -> EventsAnswer:
+    ) -> EventsResponse:
         """Post one native batch, gzip-compressed if ``compress``; return its counts."""
         body = json.dumps(batch, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", "X-Pinwatch-Key": key}
         if compress:
             body = gzip.compress(body)
             headers["Content-Encoding"] = "gzip"
-        response = self._send("POST", "/v1/events", content=body, headers=headers)
+        response = self._ingest("/v1/events", lambda: body, headers=headers)
         if response.status_code != 202:
             raise _error(response, "posting events")
-        answer = response.json()
-        return EventsAnswer(
-            accepted=answer["accepted"],
-            duplicates=answer["duplicates"],
-            rejected=len(answer["rejected"]),
+        counts = response.json()
+        return EventsResponse(
+            accepted=counts["accepted"],
+            duplicates=counts["duplicates"],
+            rejected=len(counts["rejected"]),
         )
 
     def send_report(self, key: str, body: bytes, chunked: bool) -> None:
         """Post one TrustKit report as the library does, streamed when ``chunked``."""
-        content: bytes | Iterator[bytes] = _chunks(body) if chunked else body
         headers = {"Content-Type": "application/json"}
-        response = self._send(
-            "POST", "/v1/reports", params={"key": key}, content=content, headers=headers
+        response = self._ingest(
+            "/v1/reports",
+            lambda: _chunks(body) if chunked else body,
+            params={"key": key},
+            headers=headers,
         )
         if response.is_error:
             raise _error(response, "posting a report")

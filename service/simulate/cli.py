@@ -6,7 +6,6 @@ to a server on this machine unless ``--allow-remote`` is given.
 
 import argparse
 import ipaddress
-import os
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,12 +13,13 @@ from urllib.parse import urlsplit
 import httpx
 
 from service.client import (
-    DEFAULT_URL,
     TIMEOUT_SECONDS,
     ClientError,
     add_url_argument,
+    api_token,
     default_transport,
     run_command,
+    server_url,
 )
 from service.pins.pins import display_pin
 from service.simulate.fleet import FleetSettings
@@ -126,7 +126,7 @@ def is_loopback_url(url: str) -> bool:
 
 
 def _check_arguments(args: argparse.Namespace, url: str) -> None:
-    if not _HOSTNAME.match(args.domain.lower()):
+    if not _HOSTNAME.fullmatch(args.domain.lower()):
         raise ClientError(f"--domain {args.domain!r} is not a hostname")
     if not 1 <= args.installs <= MAX_INSTALLS:
         raise ClientError(f"--installs must be between 1 and {MAX_INSTALLS}")
@@ -176,13 +176,8 @@ def _print_summary(summary: DaySummary) -> None:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    url = args.url or os.environ.get("PINWATCH_URL") or DEFAULT_URL
-    token = os.environ.get("PINWATCH_TOKEN", "").strip()
-    if not token:
-        raise ClientError(
-            "PINWATCH_TOKEN is not set: create a token with "
-            "'pinwatch token create --role admin' and export it."
-        )
+    url = server_url(args.url)
+    token = api_token("admin")
     _check_arguments(args, url)
 
     config = _config(args)

@@ -54,6 +54,9 @@ def use_fresh_database(folder: Path) -> dict[str, str]:
             "PINWATCH_ENV": "development",
             "PINWATCH_SECRET": secrets.token_urlsafe(32),
             "PINWATCH_LOG_LEVEL": "WARNING",
+            # The demo sends days of fleet traffic in seconds through one key
+            # per app, far past the per-key rate limit meant for real fleets.
+            "PINWATCH_INGEST_RATE_PER_SECOND": "0",
         }
     )
     get_settings.cache_clear()

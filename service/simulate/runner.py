@@ -189,11 +189,11 @@ class Simulation:
             delivery.failures += sum(1 for e in events if e["type"] == "pin_failure")
             sends = 2 if index == 0 and plan.resend_first else 1
             for _ in range(sends):
-                answer = self.api.send_events(key, batch, compress)
+                response = self.api.send_events(key, batch, compress)
                 delivery.events_sent += len(events)
-                delivery.accepted += answer.accepted
-                delivery.duplicates += answer.duplicates
-                delivery.rejected += answer.rejected
+                delivery.accepted += response.accepted
+                delivery.duplicates += response.duplicates
+                delivery.rejected += response.rejected
 
     def _backup_adoption(
         self, readiness: dict[str, Any]

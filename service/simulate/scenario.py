@@ -3,8 +3,11 @@
 Keys are derived from the seed, so one seed gives the same pins on every run and
 a simulation can be repeated against a server that already has them registered.
 The backup key is a real public root from certifi's bundle. The rotated chain
-names that root as its issuer but carries a signature of a generated key,
-because Pinwatch reads pins from chains and never verifies their signatures.
+names that root as the issuer of its intermediate, but the intermediate signs
+itself, because the root's private key is not available. Pins are read from
+every certificate of a served chain, so checks and failures still show the
+backup key as served. Only the signature checks of failure analysis see the
+difference: the rotated chain does not count as publicly trusted.
 
 The simulated backend sends its whole chain, root included, so the served
 chains in reports and checks show which root key the backend uses. Many real
@@ -128,48 +131,49 @@ def backup_root() -> x509.Certificate:
     return roots[0]
 
 
+def _chain_under(
+    root: x509.Certificate,
+    root_key: ec.EllipticCurvePrivateKey | None,
+    hostname: str,
+    seed: str,
+    stage: str,
+    issuing_name: str,
+) -> Chain:
+    """Issue an intermediate under ``root`` and a leaf for the hostname under it.
+
+    ``root_key`` signs the intermediate, or with None the intermediate signs itself.
+    ``stage`` names the keys derived from the seed.
+    """
+    issuing_key = derive_key(seed, f"{stage}-intermediate")
+    issuing = _issue(
+        _name(issuing_name),
+        issuing_key,
+        root.subject,
+        root_key or issuing_key,
+        ca=True,
+    )
+    leaf_key = derive_key(seed, f"{stage}-leaf")
+    leaf = _issue(
+        _name(hostname),
+        leaf_key,
+        issuing.subject,
+        issuing_key,
+        ca=False,
+        hostname=hostname,
+    )
+    return Chain((leaf, issuing, root))
+
+
 def _current_chain(hostname: str, seed: str) -> Chain:
     root_key = derive_key(seed, "current-root")
     root = _self_signed(_name("Pinwatch Simulation Root CA"), root_key)
-    issuing_key = derive_key(seed, "current-intermediate")
-    issuing = _issue(
-        _name("Pinwatch Simulation Issuing CA"),
-        issuing_key,
-        root.subject,
-        root_key,
-        ca=True,
-    )
-    leaf_key = derive_key(seed, "current-leaf")
-    leaf = _issue(
-        _name(hostname),
-        leaf_key,
-        issuing.subject,
-        issuing_key,
-        ca=False,
-        hostname=hostname,
-    )
-    return Chain((leaf, issuing, root))
+    issuing_name = "Pinwatch Simulation Issuing CA"
+    return _chain_under(root, root_key, hostname, seed, "current", issuing_name)
 
 
 def _rotated_chain(hostname: str, seed: str, root: x509.Certificate) -> Chain:
-    issuing_key = derive_key(seed, "rotated-intermediate")
-    issuing = _issue(
-        _name("Pinwatch Simulation Rotated CA"),
-        issuing_key,
-        root.subject,
-        issuing_key,
-        ca=True,
-    )
-    leaf_key = derive_key(seed, "rotated-leaf")
-    leaf = _issue(
-        _name(hostname),
-        leaf_key,
-        issuing.subject,
-        issuing_key,
-        ca=False,
-        hostname=hostname,
-    )
-    return Chain((leaf, issuing, root))
+    issuing_name = "Pinwatch Simulation Rotated CA"
+    return _chain_under(root, None, hostname, seed, "rotated", issuing_name)
 
 
 def _interception_chain(hostname: str, seed: str) -> Chain:

@@ -87,12 +87,22 @@ def test_valid_at_reads_naive_time_as_utc() -> None:
     assert chains.valid_at(leaf, NOW) is True
 
 
-def test_public_trust_anchor_by_root_pin_in_chain() -> None:
+def test_public_trust_anchor_by_root_pin_in_chain(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    chain = make_chain()
+    trust_as_public(monkeypatch, chain.root)
+    served = [item.certificate for item in chain.certificates]
+
+    assert chains.public_trust_anchor(served) == chain.root.certificate
+
+
+def test_appended_public_root_is_not_reached() -> None:
     root = public_root("ISRG Root X1")
     chain = make_chain()
     served = [chain.leaf.certificate, chain.intermediate.certificate, root]
 
-    assert chains.public_trust_anchor(served) is root
+    assert chains.public_trust_anchor(served) is None
 
 
 def test_public_trust_anchor_by_issuer_signature(

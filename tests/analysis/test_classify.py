@@ -186,14 +186,14 @@ def test_unpinned_public_key_cdn_switch(
     assert classify(facts) == "unpinned_public_key"
 
 
-def test_unpinned_public_key_with_certifi_root_in_chain(backend: Chain) -> None:
+def test_appended_certifi_root_is_still_interception(backend: Chain) -> None:
     chain = make_chain(HOSTNAME)
     facts = failure(
         [chain.leaf, chain.intermediate], known_pins=pins(backend.intermediate)
     )
     facts.served_chain.append(public_root("ISRG Root X1"))
 
-    assert classify(facts) == "unpinned_public_key"
+    assert classify(facts) == "interception"
 
 
 def test_pin_misconfigured_certificate_fingerprint(backend: Chain) -> None:

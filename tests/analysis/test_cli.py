@@ -1,6 +1,5 @@
 import json
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -18,26 +17,9 @@ from tests.analysis.factories import (
     make_release,
     make_signature,
 )
+from tests.transport import forward_to
 
 RANGE = ["--since", T0.isoformat(), "--until", (T0 + 6 * HOUR).isoformat()]
-
-
-def forward_to(test_client: TestClient) -> httpx.MockTransport:
-    """Return a transport that hands each request to the in-process app."""
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        response = test_client.request(
-            request.method,
-            request.url.raw_path.decode(),
-            headers={"Authorization": request.headers.get("Authorization", "")},
-        )
-        return httpx.Response(
-            response.status_code,
-            headers={"Content-Type": response.headers["Content-Type"]},
-            content=response.content,
-        )
-
-    return httpx.MockTransport(handle)
 
 
 @pytest.fixture

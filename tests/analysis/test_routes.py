@@ -1,4 +1,5 @@
 import base64
+from datetime import timedelta, timezone
 from typing import Any
 
 import pytest
@@ -376,6 +377,10 @@ def test_unknown_app_filter_is_404(
         ({"group_by": "install"}, "invalid_input"),
         ({"classification": "bad_luck"}, "invalid_input"),
         ({"limit": "0"}, "invalid_input"),
+        ({"version": "4.1\x00"}, "invalid_input"),
+        ({"until": "0001-01-01T00:00:00Z"}, "invalid_time_range"),
+        ({"since": "0001-01-01T00:00:00+14:00"}, "invalid_time_range"),
+        ({"until": "9999-12-31T23:59:59-14:00"}, "invalid_time_range"),
     ],
 )
 def test_rejects_invalid_query(
@@ -394,6 +399,31 @@ def test_rejects_invalid_query(
 
     assert response.status_code == 422
     assert response.json()["error"]["code"] == code
+
+
+def test_range_rounds_down_to_the_utc_hour(
+    client: TestClient, db: Session, reader: dict[str, str]
+) -> None:
+    domain = make_domain(db)
+    release = make_release(db, make_app(db), "4.1.0")
+    add_count(db, make_signature(db, domain, "interception"), release, 3, hour=T0)
+    db.commit()
+    india = timezone(timedelta(hours=5, minutes=30))
+    since = (T0 + HOUR * 3 / 4).astimezone(india)
+
+    body = get_failures(client, reader, since=since.isoformat())
+
+    assert body["total_occurrences"] == 3
+    assert body["since"] == "2026-03-02T10:45:00Z"
+
+
+def test_incident_id_with_nul_is_404(
+    client: TestClient, reader: dict[str, str]
+) -> None:
+    response = client.get("/v1/failures/abc%00", headers=reader)
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "incident_not_found"
 
 
 def test_failures_need_a_token(client: TestClient, db: Session) -> None:
@@ -611,7 +641,7 @@ def test_incident_unpinned_public_key_verdict(
     assert body["sample"]["trust_anchor"] == "CDN Public Root"
 
 
-def test_incident_breakdown_marks_certifi_root(
+def test_appended_certifi_root_is_no_anchor(
     client: TestClient, db: Session, reader: dict[str, str]
 ) -> None:
     domain = make_domain(db)
@@ -627,7 +657,7 @@ def test_incident_breakdown_marks_certifi_root(
 
     certificates = body["sample"]["certificates"]
     assert [c["public_root"] for c in certificates] == [False, False, True]
-    assert body["sample"]["trust_anchor"] == "ISRG Root X1"
+    assert body["sample"]["trust_anchor"] is None
 
 
 def test_incident_unknown_without_chain(

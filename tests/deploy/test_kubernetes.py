@@ -10,10 +10,20 @@ from tests.deploy.files import DEPLOY, RULES, SERVE_COMMAND, load_yaml, run
 
 KUBERNETES = DEPLOY / "kubernetes"
 MANIFESTS = sorted(KUBERNETES.glob("*.yaml"))
+POD_MANIFESTS = ["deployment.yaml", "migration-job.yaml", "prune-cronjob.yaml"]
+
+
+def pod_template(name: str) -> dict[str, Any]:
+    """Return the pod template of a Deployment, Job or CronJob manifest."""
+    manifest = load_yaml(KUBERNETES / name)
+    if manifest["kind"] == "CronJob":
+        manifest = manifest["spec"]["jobTemplate"]
+    template: dict[str, Any] = manifest["spec"]["template"]
+    return template
 
 
 def pod_spec(name: str) -> dict[str, Any]:
-    spec: dict[str, Any] = load_yaml(KUBERNETES / name)["spec"]["template"]["spec"]
+    spec: dict[str, Any] = pod_template(name)["spec"]
     return spec
 
 
@@ -75,7 +85,7 @@ def test_deployment_probes_health_and_readiness() -> None:
     assert container["args"] == SERVE_COMMAND
 
 
-@pytest.mark.parametrize("name", ["deployment.yaml", "migration-job.yaml"])
+@pytest.mark.parametrize("name", POD_MANIFESTS)
 def test_pods_run_as_non_root_with_limits(name: str) -> None:
     spec = pod_spec(name)
     (container,) = spec["containers"]
@@ -88,7 +98,7 @@ def test_pods_run_as_non_root_with_limits(name: str) -> None:
     assert set(container["resources"]) == {"requests", "limits"}
 
 
-@pytest.mark.parametrize("name", ["deployment.yaml", "migration-job.yaml"])
+@pytest.mark.parametrize("name", POD_MANIFESTS)
 def test_secret_values_come_from_the_pinwatch_secret(name: str) -> None:
     (container,) = pod_spec(name)["containers"]
     secret = load_yaml(KUBERNETES / "secret.example.yaml")
@@ -109,6 +119,31 @@ def test_migration_job_runs_migrate_with_the_server_image() -> None:
     assert job["args"] == ["pinwatch", "migrate"]
     assert job["image"] == server["image"]
     assert pod_spec("migration-job.yaml")["restartPolicy"] == "Never"
+
+
+def test_prune_cronjob_runs_prune_daily() -> None:
+    cronjob = load_yaml(KUBERNETES / "prune-cronjob.yaml")
+    spec = pod_spec("prune-cronjob.yaml")
+    (job,) = spec["containers"]
+    (server,) = pod_spec("deployment.yaml")["containers"]
+
+    minute, hour, day, month, weekday = cronjob["spec"]["schedule"].split()
+
+    assert job["args"] == ["pinwatch", "prune"]
+    assert job["image"] == server["image"]
+    assert spec["restartPolicy"] == "Never"
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+    assert minute.isdigit()
+    assert hour.isdigit()
+    assert (day, month, weekday) == ("*", "*", "*")
+
+
+def test_service_selects_no_job_pods() -> None:
+    selector = load_yaml(KUBERNETES / "service.yaml")["spec"]["selector"]
+
+    for name in ["migration-job.yaml", "prune-cronjob.yaml"]:
+        labels = pod_template(name)["metadata"]["labels"]
+        assert not selector.items() <= labels.items(), name
 
 
 def test_service_targets_the_deployment_pods() -> None:

@@ -1,9 +1,13 @@
+from collections.abc import Iterator
+
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from service.core.db import utcnow
+from service.app import create_app
+from service.core.db import create_db_engine, utcnow
+from service.core.settings import Settings
 from service.registry.models import App, IngestKey
 from tests.factories import make_key
 from tests.ingest.payloads import check_event, error_code, events_body
@@ -90,3 +94,34 @@ def test_header_wins_over_query(client: TestClient, key: str) -> None:
     )
 
     assert status == 202
+
+
+@pytest.fixture
+def other_engine(settings: Settings) -> Iterator[Engine]:
+    """A second engine with its own pool, as a second server process has."""
+    engine = create_db_engine(settings)
+    yield engine
+    engine.dispose()
+
+
+def test_revocation_reaches_other_instances(
+    settings: Settings,
+    engine: Engine,
+    other_engine: Engine,
+    db: Session,
+    key: str,
+    admin: dict[str, str],
+) -> None:
+    revoking = TestClient(create_app(settings, engine))
+    serving = TestClient(create_app(settings, other_engine))
+    key_id = db.scalars(select(IngestKey.id)).one()
+    before = post_with(serving, headers={"X-Pinwatch-Key": key})
+
+    revoked = revoking.delete(
+        f"/v1/apps/android:com.example.bank/keys/{key_id}", headers=admin
+    )
+    after = post_with(serving, headers={"X-Pinwatch-Key": key})
+
+    assert before == 202
+    assert revoked.status_code == 204
+    assert after == 403

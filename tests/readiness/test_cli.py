@@ -19,29 +19,7 @@ from tests.readiness.factories import (
     make_domain,
     make_version,
 )
-
-
-def forward_to(test_client: TestClient) -> httpx.MockTransport:
-    """Return a transport that hands each request to the in-process app."""
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        response = test_client.request(
-            request.method,
-            request.url.raw_path.decode(),
-            headers={
-                name: request.headers[name]
-                for name in ("Authorization", "Content-Type")
-                if name in request.headers
-            },
-            content=request.content,
-        )
-        return httpx.Response(
-            response.status_code,
-            headers={"Content-Type": response.headers["Content-Type"]},
-            content=response.content,
-        )
-
-    return httpx.MockTransport(handle)
+from tests.transport import forward_to
 
 
 @pytest.fixture

@@ -28,7 +28,17 @@ def test_hostname_is_normalized(text: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", ".", "*.example.com", "a..example", "a-.example", "a b.example", "a/b"],
+    [
+        "",
+        ".",
+        "*.example.com",
+        "a..example",
+        "a-.example",
+        "a b.example",
+        "a/b",
+        "api\n.example.com",
+        "api.example\x00.com",
+    ],
 )
 def test_invalid_hostname_is_rejected(text: str) -> None:
     with pytest.raises(InvalidInput) as caught:
@@ -73,3 +83,11 @@ def test_single_certificate_rejects_garbage() -> None:
         single_certificate("not a certificate")
 
     assert caught.value.code == "invalid_certificate"
+
+
+def test_reserved_unregistered_hostname_rejected() -> None:
+    with pytest.raises(InvalidInput) as error:
+        normalize_hostname("Unregistered.")
+
+    assert error.value.code == "invalid_hostname"
+    assert "reserved" in error.value.message

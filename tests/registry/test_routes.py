@@ -75,13 +75,11 @@ def test_token_without_prefix_is_401(client: TestClient) -> None:
     [
         ("post", "/v1/apps"),
         ("post", f"/v1/apps/{APP_REF}/keys"),
-        ("get", f"/v1/apps/{APP_REF}/keys"),
         ("delete", f"/v1/apps/{APP_REF}/keys/key_1"),
         ("put", f"/v1/domains/{HOSTNAME}"),
         ("post", f"/v1/domains/{HOSTNAME}/pins"),
         ("patch", f"/v1/domains/{HOSTNAME}/pins/{'ab' * 32}"),
         ("put", f"/v1/apps/{APP_REF}/releases/1.0"),
-        ("get", "/v1/audit"),
     ],
 )
 def test_reader_on_admin_route_is_403(
@@ -152,8 +150,12 @@ def test_same_bundle_on_two_platforms(client: TestClient, admin: Headers) -> Non
         ({"bundle_id": "", "platform": "ios"}, "body.bundle_id"),
         ({"platform": "ios"}, "body.bundle_id"),
         ({"bundle_id": "com.example", "platform": "ios", "team": "x"}, "body.team"),
+        (
+            {"bundle_id": "com.example", "platform": "ios", "name": "a\x00b"},
+            "body.name",
+        ),
     ],
-    ids=["platform", "colon", "space", "empty", "missing", "unknown field"],
+    ids=["platform", "colon", "space", "empty", "missing", "unknown field", "nul"],
 )
 def test_register_app_rejects_invalid_body(
     client: TestClient, admin: Headers, body: dict[str, Any], field: str
@@ -191,6 +193,22 @@ def test_create_key_stores_only_hash(
     assert row is not None
     assert row.key_hash == hash_secret(body["key"])
     assert body["key"] not in row.key_hash
+
+
+def test_reader_lists_keys_and_audit(
+    client: TestClient, admin: Headers, reader: Headers
+) -> None:
+    register_app(client, admin)
+    created = client.post(f"/v1/apps/{APP_REF}/keys", headers=admin).json()
+
+    keys = client.get(f"/v1/apps/{APP_REF}/keys", headers=reader)
+    audit = client.get("/v1/audit", headers=reader)
+
+    assert keys.status_code == 200
+    assert [key["id"] for key in keys.json()] == [created["id"]]
+    assert created["key"] not in keys.text
+    assert audit.status_code == 200
+    assert "key.create" in [entry["action"] for entry in audit.json()]
 
 
 def test_key_never_listed_or_audited(
@@ -268,6 +286,22 @@ def test_malformed_app_ref_is_422(client: TestClient, admin: Headers) -> None:
 
     assert response.status_code == 422
     assert error_code(response) == "invalid_app_ref"
+
+
+def test_app_ref_with_nul_is_422(client: TestClient, admin: Headers) -> None:
+    response = client.get("/v1/apps/ios:com.example%00/releases", headers=admin)
+
+    assert response.status_code == 422
+    assert error_code(response) == "invalid_app_ref"
+
+
+def test_revoke_key_id_with_nul_is_422(client: TestClient, admin: Headers) -> None:
+    register_app(client, admin)
+
+    response = client.delete(f"/v1/apps/{APP_REF}/keys/key_%00", headers=admin)
+
+    assert response.status_code == 422
+    assert error_code(response) == "invalid_input"
 
 
 # Domains
@@ -352,6 +386,7 @@ def test_threshold_of_one_is_allowed(client: TestClient, admin: Headers) -> None
         ("api_v2.example.com", "label 'api_v2'"),
         ("a" * 64 + ".example.com", "label"),
         (".".join(["a" * 60] * 5), "longer than 253"),
+        ("api%0A.example.com", "label 'api\\n'"),
     ],
     ids=[
         "wildcard",
@@ -360,6 +395,7 @@ def test_threshold_of_one_is_allowed(client: TestClient, admin: Headers) -> None
         "underscore",
         "long label",
         "long",
+        "line break",
     ],
 )
 def test_put_domain_rejects_invalid_hostname(
@@ -374,6 +410,22 @@ def test_put_domain_rejects_invalid_hostname(
 
 def test_get_unknown_domain_is_404(client: TestClient, reader: Headers) -> None:
     response = client.get("/v1/domains/missing.example.com", headers=reader)
+
+    assert response.status_code == 404
+    assert error_code(response) == "domain_not_found"
+
+
+def test_get_domain_by_unicode_name(client: TestClient, admin: Headers) -> None:
+    register_domain(client, admin, "bücher.example")
+
+    response = client.get("/v1/domains/bücher.example", headers=admin)
+
+    assert response.status_code == 200
+    assert response.json()["hostname"] == "xn--bcher-kva.example"
+
+
+def test_get_domain_with_nul_is_404(client: TestClient, reader: Headers) -> None:
+    response = client.get("/v1/domains/api%00.example.com", headers=reader)
 
     assert response.status_code == 404
     assert error_code(response) == "domain_not_found"
@@ -478,8 +530,13 @@ def test_add_pin_from_whole_chain_is_422(client: TestClient, admin: Headers) -> 
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"pin": CURRENT_PIN, "certificate": "x"}, {"pin": CURRENT_PIN, "role": "x"}],
-    ids=["neither", "both", "unknown role"],
+    [
+        {},
+        {"pin": CURRENT_PIN, "certificate": "x"},
+        {"pin": CURRENT_PIN, "role": "x"},
+        {"pin": CURRENT_PIN, "label": "line\nbreak"},
+    ],
+    ids=["neither", "both", "unknown role", "control character in label"],
 )
 def test_add_pin_rejects_invalid_body(
     client: TestClient, admin: Headers, body: dict[str, Any]
@@ -670,7 +727,7 @@ def test_put_release_unknown_domain_is_422(client: TestClient, admin: Headers) -
     response = put_release(client, admin, {"pins": {"other.example.com": []}})
 
     assert response.status_code == 422
-    assert error_code(response) == "unknown_domain"
+    assert error_code(response) == "domain_not_found"
     assert "'other.example.com'" in response.json()["error"]["message"]
 
 
@@ -724,9 +781,17 @@ def test_put_release_same_pins_for_two_hostnames(
         {"pins": {HOSTNAME: []}, "report_uri": "not a url"},
         {"pins": {HOSTNAME: []}, "pinset_expires": "31/12/2099"},
         {"pins": {HOSTNAME: "sha256/abc"}},
+        {"pins": {HOSTNAME: []}, "report_uri": "https://a\x00b.example/"},
         {},
     ],
-    ids=["ftp report uri", "report uri text", "expiry format", "pins text", "empty"],
+    ids=[
+        "ftp report uri",
+        "report uri text",
+        "expiry format",
+        "pins text",
+        "nul in report uri",
+        "empty",
+    ],
 )
 def test_put_release_rejects_invalid_body(
     client: TestClient, admin: Headers, body: dict[str, Any]
@@ -748,6 +813,17 @@ def test_put_release_rejects_version_with_space(
     response = put_release(client, admin, {"pins": {}}, version="4.2 beta")
 
     assert response.status_code == 422
+
+
+def test_put_release_rejects_version_with_nul(
+    client: TestClient, admin: Headers
+) -> None:
+    register_app(client, admin)
+
+    response = put_release(client, admin, {"pins": {}}, version="4.2%00")
+
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "path.version"
 
 
 def test_put_release_for_unknown_app_is_404(client: TestClient, admin: Headers) -> None:

@@ -1,55 +1,40 @@
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
-from service.simulate.api import PinwatchApi, SimulationError
-
-BATCH = {
-    "app": {"bundle_id": "com.example.bank", "platform": "ios", "version": "1.0"},
-    "install_id": "install-1",
-    "events": [],
-}
+from service.simulate import api
+from service.simulate.api import PinwatchApi
 
 
-def refuse_connection(request: httpx.Request) -> httpx.Response:
-    raise httpx.ConnectError("connection refused", request=request)
+def test_send_events_waits_out_rate_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr(api.time, "sleep", waits.append)
+    statuses = iter([429, 503, 202])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        status = next(statuses)
+        if status == 202:
+            body = {"accepted": 1, "duplicates": 0, "rejected": []}
+            return httpx.Response(202, json=body)
+        return httpx.Response(status, headers={"Retry-After": "3"})
+
+    http = httpx.Client(transport=httpx.MockTransport(handler), base_url="http://t")
+    counts = PinwatchApi(http, "pwt_test").send_events("pwk_test", {}, compress=False)
+
+    assert counts.accepted == 1
+    assert waits == [3.0, 3.0]
 
 
-def test_unknown_ingest_key_raises_with_error_code(
-    client: TestClient, admin_token: str
-) -> None:
-    api = PinwatchApi(client, admin_token)
+def test_chunked_report_is_resent_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(api.time, "sleep", lambda _seconds: None)
+    bodies: list[bytes] = []
 
-    with pytest.raises(SimulationError, match="HTTP 401 invalid_key"):
-        api.send_events("pwk_unknown", BATCH, compress=False)
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.read())
+        status = 429 if len(bodies) == 1 else 202
+        return httpx.Response(status, headers={"Retry-After": "1"}, json={})
 
+    http = httpx.Client(transport=httpx.MockTransport(handler), base_url="http://t")
+    report = b"x" * 3000
+    PinwatchApi(http, "pwt_test").send_report("pwk_test", report, chunked=True)
 
-def test_key_for_unknown_app_fails(client: TestClient, admin_token: str) -> None:
-    api = PinwatchApi(client, admin_token)
-
-    with pytest.raises(SimulationError, match="app_not_found"):
-        api.create_ingest_key("ios:com.example.missing")
-
-
-def test_unknown_domain_reads_as_none(client: TestClient, admin_token: str) -> None:
-    api = PinwatchApi(client, admin_token)
-
-    assert api.get_domain("api.example.com") is None
-
-
-def test_unreachable_server_raises_simulation_error() -> None:
-    transport = httpx.MockTransport(refuse_connection)
-    with httpx.Client(base_url="http://127.0.0.1:9", transport=transport) as http:
-        api = PinwatchApi(http, "pwt_example")
-
-        with pytest.raises(SimulationError, match="connection refused"):
-            api.get_domain("api.example.com")
-
-
-def test_error_without_envelope_shows_the_body() -> None:
-    transport = httpx.MockTransport(lambda _request: httpx.Response(502, text="bad"))
-    with httpx.Client(base_url="http://127.0.0.1:9", transport=transport) as http:
-        api = PinwatchApi(http, "pwt_example")
-
-        with pytest.raises(SimulationError, match="HTTP 502 bad"):
-            api.send_report("pwk_example", b"{}", chunked=False)
+    assert bodies == [report, report]

@@ -1,0 +1,40 @@
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from service.core.settings import DEVELOPMENT_SECRET, Settings
+
+CONFIGURATION = Path(__file__).parents[2] / "docs" / "configuration.md"
+
+
+def test_every_setting_is_documented() -> None:
+    text = CONFIGURATION.read_text()
+
+    missing = [
+        f"PINWATCH_{name.upper()}"
+        for name in Settings.model_fields
+        if f"`PINWATCH_{name.upper()}`" not in text
+    ]
+
+    assert missing == []
+
+
+def test_production_requires_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PINWATCH_SECRET", raising=False)
+
+    with pytest.raises(ValidationError, match="PINWATCH_SECRET is missing"):
+        Settings(env="production")
+
+
+def test_production_rejects_short_secret() -> None:
+    with pytest.raises(ValidationError, match="at least 32 characters"):
+        Settings(env="production", secret="short")
+
+
+def test_development_uses_builtin_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PINWATCH_SECRET", raising=False)
+
+    settings = Settings(env="development")
+
+    assert settings.secret == DEVELOPMENT_SECRET

@@ -1,0 +1,20 @@
+import pytest
+
+from service.cli import main
+from service.core.settings import get_settings
+
+
+def test_missing_secret_is_one_line_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("PINWATCH_SECRET", raising=False)
+    monkeypatch.setenv("PINWATCH_ENV", "production")
+    get_settings.cache_clear()
+
+    status = main(["token", "create", "--role", "admin"])
+
+    error = capsys.readouterr().err
+    get_settings.cache_clear()
+    assert status == 2
+    assert error.startswith("pinwatch: invalid settings: PINWATCH_SECRET is missing")
+    assert "Traceback" not in error
