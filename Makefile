@@ -37,8 +37,8 @@ migrate: $(BIN)/.runtime
 test: lint typecheck pytest
 
 lint: $(BIN)/.dev
-	$(BIN)/ruff check service tests migrations
-	$(BIN)/ruff format --check service tests migrations
+	$(BIN)/ruff check service tests migrations benchmarks
+	$(BIN)/ruff format --check service tests migrations benchmarks
 
 typecheck: $(BIN)/.dev
 	$(BIN)/mypy
@@ -49,6 +49,11 @@ pytest: $(BIN)/.dev
 ## Start a server on a fresh SQLite database and simulate a fleet rotating keys.
 demo: $(BIN)/.runtime
 	$(BIN)/python -m service.simulate.demo
+
+## Measure throughput and latency beside a bare FastAPI endpoint and write
+## docs/benchmarks.md; options go in BENCH_ARGS, e.g. BENCH_ARGS="--soak 600".
+bench: $(BIN)/.dev
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(TOOLS) $(VENV) var .pytest_cache .mypy_cache .ruff_cache .coverage

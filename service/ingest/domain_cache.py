@@ -42,8 +42,9 @@ class _Snapshot:
 def load_domains(connection: Connection) -> dict[str, Domain]:
     """Load every registered domain with its pins, detached from any session.
 
-    The query runs on the caller's connection: a request that holds one
-    while waiting for another from a full pool could wait forever.
+    The query runs on the caller's connection, because a request that has a
+    connection checked out and waits for a second one from a full pool could
+    wait until the pool times out.
     """
     # rollback_only: closing this session leaves the caller's transaction be.
     with Session(bind=connection, join_transaction_mode="rollback_only") as session:

@@ -1,10 +1,10 @@
 """A per-process count of committed registry changes, for caches to check.
 
-Caches of registry data (the domains ingest matches against, readiness
-snapshots) compare the count they were filled at with the current one, and
-drop what they hold once this process has committed a change to a domain,
-pin, app or release. Changes committed by other processes are not seen here,
-which is why every such cache also has a maximum age.
+Caches of registry data, such as the domains ingest matches against and the
+readiness snapshots, remember the count they were filled at. Once this
+process commits a change to a domain, pin, app or release, the count moves
+on and they drop what they contain. Changes committed by other processes
+are not seen here, which is why every such cache also has a maximum age.
 
 Only changes made through ORM objects count. Ingest writes learned pinsets
 and app-domain links with Core statements, and those do not count, because

@@ -27,15 +27,15 @@ def removal_readiness(
 
 def removal_readiness_of_domains(
     session: Session,
-    wanted: Sequence[tuple[Domain, list[DomainPin]]],
+    domain_pins: Sequence[tuple[Domain, list[DomainPin]]],
     now: datetime,
 ) -> dict[int, list[RemovalReadiness]]:
     """Measure removal readiness of the given pins of each domain, by domain id."""
-    measured = [(domain, pins) for domain, pins in wanted if pins]
+    measured = [(domain, pins) for domain, pins in domain_pins if pins]
     keys = [(domain, [pin.spki_sha256 for pin in pins]) for domain, pins in measured]
     traffic = load_served_traffic(session, keys, now)
     readiness: dict[int, list[RemovalReadiness]] = {
-        domain.id: [] for domain, _ in wanted
+        domain.id: [] for domain, _ in domain_pins
     }
     for domain, pins in measured:
         policy = ReadinessPolicy.model_validate(domain)

@@ -44,13 +44,14 @@ def get_readiness(
     least `removal_min_checks` checks, and no failure in the period (other than
     interception, captive portal or clock skew) showed the key.
 
-    The report can come from a snapshot that each server process keeps per
-    domain, up to `PINWATCH_READINESS_CACHE_SECONDS` old (30 s unless set; no
-    snapshot in development and test), because counting the active installs
-    reads every install in the window. A report being recomputed is served
-    from the previous snapshot meanwhile, so its age can pass the limit by
-    the time one computation takes. `computed_at` is when the report was
-    computed. Registry changes made through the same process show at once.
+    Counting the active installs reads every install in the window, so the
+    report can come from a snapshot that each server process keeps per
+    domain. A snapshot is used until it is `PINWATCH_READINESS_CACHE_SECONDS`
+    old: 30 s unless set, and never in development and test. While a stale
+    report is recomputed, other requests get the previous one, so its age
+    can pass the limit by the time one computation takes. `computed_at` is
+    when the report was computed. Registry changes made through the same
+    process show at once.
     """
     domain = get_domain(session, hostname)
     max_age = snapshot_seconds(settings)

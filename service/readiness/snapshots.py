@@ -1,14 +1,14 @@
 """Readiness reports kept per domain in each process, and recomputed when too old.
 
 Computing readiness counts every active install of the apps that use the
-domain, which takes about a second per million installs on PostgreSQL. With
-``readiness_cache_seconds`` above 0 each process keeps the last report of
-each domain and serves it until it is that many seconds old. Its
-``computed_at`` is when it was computed. While one request recomputes a
-stale report, others get the previous one, so a report can be older than the
-limit by the time one computation takes. A registry change committed by this
-process drops every report at once; changes made through other processes,
-and new events, show within the limit.
+domain, so its cost grows with the installs (docs/benchmarks.md has figures
+for a million). With ``readiness_cache_seconds`` above 0 each process keeps
+the last report of each domain and serves it until it is that many seconds
+old. Its ``computed_at`` is when it was computed. While one request
+recomputes a stale report, others get the previous one, so a report can be
+older than the limit by the time one computation takes. A registry change
+committed by this process drops every report at once. Changes made through
+other processes, and new events, show within the limit.
 """
 
 import threading

@@ -34,24 +34,26 @@ class ServedTraffic:
 
 
 def load_served_traffic(
-    session: Session, wanted: Sequence[tuple[Domain, list[str]]], now: datetime
+    session: Session, domain_pins: Sequence[tuple[Domain, list[str]]], now: datetime
 ) -> dict[int, ServedTraffic]:
     """Load the traffic of each domain for the given pins, by domain id.
 
     The quiet period of each domain is its ``removal_quiet_days`` before ``now``.
     """
-    traffic = {domain.id: ServedTraffic() for domain, _ in wanted}
-    if not wanted:
+    traffic = {domain.id: ServedTraffic() for domain, _ in domain_pins}
+    if not domain_pins:
         return traffic
-    pins = sorted({pin for _, keys in wanted for pin in keys})
-    for days in sorted({domain.removal_quiet_days for domain, _ in wanted}):
+    pins = sorted({pin for _, keys in domain_pins for pin in keys})
+    for days in sorted({domain.removal_quiet_days for domain, _ in domain_pins}):
         since = now - timedelta(days=days)
-        ids = [domain.id for domain, _ in wanted if domain.removal_quiet_days == days]
+        ids = [
+            domain.id for domain, _ in domain_pins if domain.removal_quiet_days == days
+        ]
         _add_checks(session, traffic, ids, since)
         _add_served(session, traffic, ids, pins, since)
         _add_failures(session, traffic, ids, since)
     _add_last_served(session, traffic, pins)
-    for domain, keys in wanted:
+    for domain, keys in domain_pins:
         _keep_only(traffic[domain.id], set(keys))
     return traffic
 
