@@ -107,9 +107,9 @@ def soak_lines(soak: SoakResult) -> list[str]:
     )
     return [
         f"Batch ingest on PostgreSQL for {soak.seconds:.0f} s at "
-        f"{soak.load.events_per_second:,.0f} events/s. Server RSS, sampled every "
-        f"5 s: between {min(rss, default=0):.0f} and {max(rss, default=0):.0f} "
-        f"MiB; each minute, in MiB: {minutes}.",
+        f"{soak.load.events_per_second:,.0f} events/s. The server RSS, sampled "
+        f"every 5 s, stayed between {min(rss, default=0):.0f} and "
+        f"{max(rss, default=0):.0f} MiB. Each minute, in MiB: {minutes}.",
     ]
 
 
