@@ -22,8 +22,9 @@ log = get_logger(__name__)
 
 DESCRIPTION = """
 Pinwatch receives certificate pin validation failures and check summaries from
-mobile apps, and tells release teams when a backup key is trusted widely enough
-to rotate the server certificate, and when an old pin can leave the next release.
+mobile apps. It reports to release teams when a backup key is trusted widely
+enough to rotate the server certificate, and when an old pin can leave the next
+release.
 """
 
 

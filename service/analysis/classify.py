@@ -9,7 +9,7 @@ the pins of the served certificates and any served pins the client sent.
 2. ``captive_portal``: the served leaf does not cover the hostname (SAN DNS
    names and IP addresses with RFC 6125 wildcards, the common name only when
    the leaf has no SAN). The connection never reached the backend, so the keys
-   of that chain say nothing about it.
+   of that chain tell nothing about the backend.
 3. ``clock_skew``: the device time is more than ``max_clock_skew`` (24 hours
    unless configured) away from the receive time, or a served certificate is
    not yet valid or already expired at the device time but valid at the
@@ -85,7 +85,7 @@ def _spki_pin(certificate: x509.Certificate) -> str:
 
 @dataclass
 class FailureFacts:
-    """What is known about one failure when it is stored."""
+    """Facts about one failure at the time it is stored."""
 
     hostname: str
     received_at: datetime

@@ -16,7 +16,7 @@ def hash_secret(value: str) -> str:
     """Hash a generated key or token for storage and look-up.
 
     The values carry 256 random bits, so an unsalted SHA-256 cannot be reversed
-    by guessing; it lets the database find a key by its hash alone.
+    by guessing. The database can then find a key by its hash alone.
     """
     return hashlib.sha256(value.encode()).hexdigest()
 

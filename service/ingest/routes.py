@@ -120,7 +120,7 @@ async def post_reports(
     headers; the header forms of `POST /v1/events` work too. The format is
     detected from the body, and the report is stored as one pin failure.
     These clients carry no event id and send the same report again after each
-    relaunch, so every report counts as an occurrence; unique installs and
+    relaunch, so every report counts as an occurrence. Unique installs and
     incidents are counted apart from occurrences.
 
     A body that is JSON but no known report format is kept in quarantine,

@@ -30,7 +30,7 @@ class CertificateError(ValueError):
 
 def _decode_body(body: str) -> bytes:
     # PEM arrives with CRLF or LF line ends at 64 or 76 columns, and JSON
-    # encoders may have written "/" as "\/"; none of that belongs to the data.
+    # encoders may have written "/" as "\/". None of that belongs to the data.
     compact = _WHITESPACE.sub("", body).replace("\\/", "/").replace("\\n", "")
     compact = compact.replace("\\r", "")
     try:

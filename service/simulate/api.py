@@ -15,8 +15,8 @@ from service.pins.pins import url_pin
 
 # TrustKit for Android streams its report; 1 KiB pieces make the request chunked.
 _CHUNK_BYTES = 1024
-# Ingest answers 429 past the per-key rate limit and 503 while the database is
-# away, both with Retry-After; a simulated app waits and sends the batch again.
+# Ingest returns 429 past the per-key rate limit and 503 while the database is
+# unavailable, both with Retry-After. A simulated app waits and sends again.
 _RETRY_STATUSES = (429, 503)
 _MAX_ATTEMPTS = 20
 _MAX_RETRY_WAIT_SECONDS = 10.0
@@ -84,7 +84,7 @@ class PinwatchApi:
     def _ingest(
         self, path: str, make_content: Callable[[], Any], **kwargs: Any
     ) -> httpx.Response:
-        """Post to an ingest path, waiting out 429 and 503 as Retry-After asks."""
+        """Post to an ingest path, waiting out 429 and 503 for their Retry-After."""
         for _attempt in range(_MAX_ATTEMPTS - 1):
             response = self._send("POST", path, content=make_content(), **kwargs)
             if response.status_code not in _RETRY_STATUSES:
