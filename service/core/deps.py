@@ -10,7 +10,8 @@ from service.core.db import session_scope
 from service.core.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+# Async, so that FastAPI calls it on the event loop instead of a worker thread.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

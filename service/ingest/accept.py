@@ -1,31 +1,32 @@
-"""Accepting a request body: parse, check the app, store, commit, then count.
+"""Accepting a request body: parse and check it, store it, then answer and count.
 
-The functions here run in a worker thread, because storing is blocking
-database work. They commit before they return, so a response is only sent
-for events that are in the database, and counters only count committed ones.
+``plan_events`` and ``plan_report`` only read the body; they raise the
+client's error or return a ``Plan``. ``store_plans`` writes the plans of many
+requests in the caller's transaction, and ``answer`` builds each response and
+counts its events once that transaction is committed, so a response is only
+sent for events that are in the database, and counters only count committed
+ones. All of them run on the ingest writer's thread (``service.ingest.writer``).
 """
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from service.core.db import utcnow
 from service.core.errors import Forbidden
 from service.core.logging import get_logger
 from service.core.settings import Settings
 from service.ingest.body import JsonTooDeep, load_json
 from service.ingest.context import Submission, storable_text
 from service.ingest.counters import count_events, count_quarantined
-from service.ingest.events import AppIdentity, UnrecognisedReport
+from service.ingest.events import AppIdentity, RejectedEvent, UnrecognisedReport
+from service.ingest.keys import Sender
 from service.ingest.native import parse_native, rejected_type_labels
 from service.ingest.quarantine import quarantine_report
 from service.ingest.reports import parse_report
 from service.ingest.schemas import EventsAccepted, RejectedEventOut, ReportAccepted
-from service.ingest.store import store_events
+from service.ingest.store import StoredEvents, store_submissions
 from service.metrics.metrics import Metrics
-from service.registry.models import App, IngestKey
 
 log = get_logger(__name__)
 
@@ -36,116 +37,134 @@ UNKNOWN_VERSION = "unknown"
 MAX_VERSION_LENGTH = 64
 MAX_SDK_LENGTH = 200
 
-# SQLite lets one connection write at a time and makes the others retry after
-# growing sleeps, so under load a few requests wait for seconds. Threads of
-# this process take turns on this lock instead, in the order they arrive.
-_sqlite_writer = threading.Lock()
+Answer = EventsAccepted | ReportAccepted
 
 
-@contextmanager
-def one_writer(session: Session) -> Iterator[None]:
-    """Hold the process's SQLite write turn while storing and committing."""
-    if session.get_bind().dialect.name != "sqlite":
-        yield
-        return
-    with _sqlite_writer:
-        yield
+@dataclass
+class Plan:
+    """What one request stores, and what its answer needs.
+
+    A plan holds a ``submission`` of events, or a ``quarantined`` report body
+    with the reason it matched no format.
+    """
+
+    sender: Sender
+    report: bool
+    submission: Submission | None = None
+    quarantined: tuple[bytes, str] | None = None
+    rejected: list[RejectedEvent] = field(default_factory=list)
+    # The ``type`` metric label of each rejected native event.
+    rejected_types: list[str] = field(default_factory=list)
 
 
-def check_app(identity: AppIdentity | None, app: App) -> None:
+def check_app(identity: AppIdentity | None, sender: Sender) -> None:
     """Raise ``app_mismatch`` when the body names another app than the key's."""
     if identity is None:
         return
-    platform = identity.platform.lower() if identity.platform else app.platform
-    bundle_id = identity.bundle_id or app.bundle_id
-    if (platform, bundle_id) != (app.platform, app.bundle_id):
+    platform = identity.platform.lower() if identity.platform else sender.platform
+    bundle_id = identity.bundle_id or sender.bundle_id
+    if (platform, bundle_id) != (sender.platform, sender.bundle_id):
         raise Forbidden(
-            f"The ingest key belongs to {app.ref}, but the body names "
+            f"The ingest key belongs to {sender.ref}, but the body names "
             f"{platform}:{bundle_id}.",
             code="app_mismatch",
         )
 
 
-def accept_events(
-    session: Session, settings: Settings, metrics: Metrics, key: IngestKey, body: bytes
-) -> EventsAccepted:
-    """Store a ``POST /v1/events`` body and return the response for the client."""
-    received_at = utcnow()
+def plan_events(
+    settings: Settings, sender: Sender, body: bytes, received_at: datetime
+) -> Plan:
+    """Parse and check a ``POST /v1/events`` body."""
     document = load_json(body)
     batch = parse_native(document, settings)
-    check_app(batch.app, key.app)
+    check_app(batch.app, sender)
     assert batch.app is not None  # parse_native always names the version
     submission = Submission(
-        app=key.app,
+        app_id=sender.app_id,
         version=batch.app.version,
         install_id=batch.install_id,
         sdk=batch.sdk,
         received_at=received_at,
         events=[event for _, event in batch.events],
     )
-
-    with one_writer(session):
-        stored = store_events(session, settings, submission)
-        session.commit()
-
-    rejected_types = rejected_type_labels(document, batch.rejected)
-    count_events(metrics, key.app, submission.version, stored, rejected_types)
-    if batch.rejected:
-        codes = sorted({rejected.code for rejected in batch.rejected})
-        log.info(
-            "events_rejected", app=key.app.ref, count=len(rejected_types), codes=codes
-        )
-    return EventsAccepted(
-        accepted=len(stored.accepted),
-        duplicates=len(stored.duplicates),
-        rejected=[RejectedEventOut(**vars(rejected)) for rejected in batch.rejected],
+    return Plan(
+        sender,
+        report=False,
+        submission=submission,
+        rejected=batch.rejected,
+        rejected_types=rejected_type_labels(document, batch.rejected),
     )
 
 
-def _quarantine(
-    session: Session,
-    settings: Settings,
-    metrics: Metrics,
-    key: IngestKey,
-    body: bytes,
-    reason: str,
-) -> ReportAccepted:
-    with one_writer(session):
-        quarantine_report(session, settings, key.app_id, body, reason)
-        session.commit()
-    count_quarantined(metrics)
-    log.info("report_quarantined", app=key.app.ref, size=len(body), reason=reason)
-    return ReportAccepted(accepted=0, duplicates=0, quarantined=1, rejected=[])
-
-
-def accept_report(
-    session: Session, settings: Settings, metrics: Metrics, key: IngestKey, body: bytes
-) -> ReportAccepted:
-    """Store a ``POST /v1/reports`` body as one failure, or quarantine it."""
-    received_at = utcnow()
+def plan_report(
+    settings: Settings, sender: Sender, body: bytes, received_at: datetime
+) -> Plan:
+    """Parse a ``POST /v1/reports`` body into one failure, or plan its quarantine."""
     try:
         document = load_json(body)
     except JsonTooDeep as exc:
-        return _quarantine(session, settings, metrics, key, body, exc.message)
+        return Plan(sender, report=True, quarantined=(body, exc.message))
     report = parse_report(document, settings)
     if isinstance(report, UnrecognisedReport):
-        return _quarantine(session, settings, metrics, key, body, report.reason)
-    check_app(report.app, key.app)
+        return Plan(sender, report=True, quarantined=(body, report.reason))
+    check_app(report.app, sender)
 
     version = report.app.version if report.app else UNKNOWN_VERSION
     submission = Submission(
-        app=key.app,
+        app_id=sender.app_id,
         version=storable_text(version, MAX_VERSION_LENGTH) or UNKNOWN_VERSION,
         install_id=report.install_id or UNKNOWN_INSTALL,
         sdk=storable_text(report.sdk, MAX_SDK_LENGTH),
         received_at=received_at,
         events=[report.event],
     )
-    with one_writer(session):
-        stored = store_events(session, settings, submission)
-        session.commit()
+    return Plan(sender, report=True, submission=submission)
 
-    count_events(metrics, key.app, submission.version, stored, [])
-    return ReportAccepted(
-        accepted=len(stored.accepted), duplicates=0, quarantined=0, rejected=[]
+
+def store_plans(
+    session: Session, settings: Settings, plans: list[Plan]
+) -> list[StoredEvents | None]:
+    """Write every plan in the session, without committing.
+
+    Returns the stored events of each plan, None for a quarantined report.
+    """
+    for plan in plans:
+        if plan.quarantined is not None:
+            body, reason = plan.quarantined
+            quarantine_report(session, settings, plan.sender.app_id, body, reason)
+    submissions = [plan.submission for plan in plans if plan.submission is not None]
+    stored = iter(store_submissions(session, settings, submissions))
+    return [next(stored) if plan.submission is not None else None for plan in plans]
+
+
+def answer(metrics: Metrics, plan: Plan, stored: StoredEvents | None) -> Answer:
+    """Count a committed plan's events and return the client's response."""
+    if stored is None:
+        count_quarantined(metrics)
+        assert plan.quarantined is not None
+        body, reason = plan.quarantined
+        log.info(
+            "report_quarantined", app=plan.sender.ref, size=len(body), reason=reason
+        )
+        return ReportAccepted(accepted=0, duplicates=0, quarantined=1, rejected=[])
+
+    assert plan.submission is not None
+    version = plan.submission.version
+    count_events(metrics, plan.sender, version, stored, plan.rejected_types)
+    if plan.report:
+        return ReportAccepted(
+            accepted=len(stored.accepted), duplicates=0, quarantined=0, rejected=[]
+        )
+    if plan.rejected:
+        codes = sorted({rejected.code for rejected in plan.rejected})
+        log.info(
+            "events_rejected",
+            app=plan.sender.ref,
+            count=len(plan.rejected),
+            codes=codes,
+        )
+    return EventsAccepted(
+        accepted=len(stored.accepted),
+        duplicates=len(stored.duplicates),
+        rejected=[RejectedEventOut(**vars(rejected)) for rejected in plan.rejected],
     )

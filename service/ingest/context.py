@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from service.ingest.events import IncomingEvent
-from service.registry.models import App, Domain
+from service.registry.models import Domain
 
 # The domain label of hostnames that match no registered domain, so that
 # client-sent hostnames never become label values or signatures of their own.
@@ -23,7 +23,7 @@ class Submission:
     bucket and time window uses it, never the device time.
     """
 
-    app: App
+    app_id: int
     version: str
     install_id: str
     sdk: str | None

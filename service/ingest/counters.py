@@ -2,9 +2,9 @@
 
 from collections import Counter
 
+from service.ingest.keys import Sender
 from service.ingest.store import StoredEvents
 from service.metrics.metrics import Metrics
-from service.registry.models import App
 
 # Labels of a report body that matched no known format.
 QUARANTINE_LABELS = ("unknown", "unknown", "quarantined")
@@ -12,7 +12,7 @@ QUARANTINE_LABELS = ("unknown", "unknown", "quarantined")
 
 def count_events(
     metrics: Metrics,
-    app: App,
+    sender: Sender,
     version: str,
     stored: StoredEvents,
     rejected_types: list[str],
@@ -29,9 +29,9 @@ def count_events(
         metrics.events.labels(*labels).inc(count)
 
     if stored.failures:
-        version_label = metrics.versions.label(app.id, version)
+        version_label = metrics.versions.label(sender.app_id, version)
         for (domain, cause), count in Counter(stored.failures).items():
-            metrics.pin_failures.labels(domain, app.ref, version_label, cause).inc(
+            metrics.pin_failures.labels(domain, sender.ref, version_label, cause).inc(
                 count
             )
 
@@ -39,7 +39,7 @@ def count_events(
     for domain, count in stored.checks:
         checks[domain] += count
     for domain, count in checks.items():
-        metrics.pin_checks.labels(domain, app.ref).inc(count)
+        metrics.pin_checks.labels(domain, sender.ref).inc(count)
 
 
 def count_quarantined(metrics: Metrics) -> None:

@@ -9,7 +9,7 @@ import base64
 import hashlib
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography import x509
@@ -96,24 +96,32 @@ def _add_occurrences(excluded: Any) -> dict[str, Any]:
     }
 
 
-def upsert_signatures(
-    session: Session, failures: list[Failure], origin: Origin
-) -> dict[str, int]:
+# A failure with the request it came from.
+Received = tuple[Origin, Failure]
+
+
+def upsert_signatures(session: Session, received: list[Received]) -> dict[str, int]:
     """Add the failures to their signatures, returning each signature's id.
 
-    On PostgreSQL the update locks each signature row until commit, which
-    serialises concurrent requests of one signature for the sampling below.
+    On PostgreSQL the update locks each signature row until commit. Every
+    other row written for a failure belongs to its signature, so this one
+    sorted statement also orders the locks of the rest, and it serialises
+    concurrent batches of one signature for the sampling below.
     """
-    occurrences = Counter(failure.signature for failure in failures)
-    first = {failure.signature: failure for failure in reversed(failures)}
+    occurrences = Counter(failure.signature for _, failure in received)
+    first: dict[str, Failure] = {}
+    seen: dict[str, list[datetime]] = {}
+    for origin, failure in received:
+        first.setdefault(failure.signature, failure)
+        seen.setdefault(failure.signature, []).append(origin.received_at)
     rows = [
         {
             "signature": signature,
             "domain_id": failure.domain.id if failure.domain else None,
             "classification": failure.classification,
             "served_pins": sorted(set(failure.served_pins)) if failure.domain else [],
-            "first_seen_at": origin.received_at,
-            "last_seen_at": origin.received_at,
+            "first_seen_at": min(seen[signature]),
+            "last_seen_at": max(seen[signature]),
             "occurrences": occurrences[signature],
         }
         for signature, failure in sorted(first.items())
@@ -129,52 +137,53 @@ def upsert_signatures(
     return {row.signature: row.id for row in returned}
 
 
-# Built once, because every request with failures runs it.
+# Built once, because every batch with failures runs it.
 SAMPLED_THIS_HOUR = (
-    select(FailureCount.signature_id, func.sum(FailureCount.sampled))
+    select(FailureCount.signature_id, FailureCount.hour, func.sum(FailureCount.sampled))
     .where(
         FailureCount.signature_id.in_(bindparam("signature_ids", expanding=True)),
-        FailureCount.hour == bindparam("hour"),
+        FailureCount.hour.in_(bindparam("hours", expanding=True)),
     )
-    .group_by(FailureCount.signature_id)
+    .group_by(FailureCount.signature_id, FailureCount.hour)
 )
+
+# (signature id, hour) of a sampling budget.
+BudgetKey = tuple[int, datetime]
 
 
 def _sample_budgets(
-    session: Session, signature_ids: set[int], origin: Origin, cap: int
-) -> dict[int, int]:
-    """Return how many more raw rows each signature may keep in this hour.
+    session: Session, keys: set[BudgetKey], cap: int
+) -> dict[BudgetKey, int]:
+    """Return how many more raw rows each signature may keep in each hour.
 
     Called after ``upsert_signatures`` has locked the signature rows, so on
-    PostgreSQL (read committed) the sums include every earlier request of the
+    PostgreSQL (read committed) the sums include every earlier batch of the
     hour. SQLite runs one writer at a time, so the sums are exact there too.
     """
-    values = {"signature_ids": sorted(signature_ids), "hour": origin.hour}
-    used = session.execute(SAMPLED_THIS_HOUR, values)
-    sampled = {signature_id: int(total or 0) for signature_id, total in used}
-    return {
-        signature_id: max(0, cap - sampled.get(signature_id, 0))
-        for signature_id in signature_ids
+    values = {
+        "signature_ids": sorted({signature_id for signature_id, _ in keys}),
+        "hours": sorted({hour for _, hour in keys}),
     }
+    used = session.execute(SAMPLED_THIS_HOUR, values)
+    sampled = {(row[0], row[1]): int(row[2] or 0) for row in used}
+    return {key: max(0, cap - sampled.get(key, 0)) for key in keys}
 
 
 def sample_failures(
     session: Session,
     settings: Settings,
-    origin: Origin,
-    failures: list[Failure],
+    received: list[Received],
     signature_ids: dict[str, int],
-) -> list[Failure]:
+) -> list[Received]:
     """Return the failures to keep as raw rows, within each signature's budget."""
-    budgets = _sample_budgets(
-        session, set(signature_ids.values()), origin, settings.failure_sample_per_hour
-    )
-    sampled: list[Failure] = []
-    for failure in failures:
-        signature_id = signature_ids[failure.signature]
-        if budgets[signature_id] > 0:
-            budgets[signature_id] -= 1
-            sampled.append(failure)
+    keys = {(signature_ids[f.signature], origin.hour) for origin, f in received}
+    budgets = _sample_budgets(session, keys, settings.failure_sample_per_hour)
+    sampled: list[Received] = []
+    for origin, failure in received:
+        key = (signature_ids[failure.signature], origin.hour)
+        if budgets[key] > 0:
+            budgets[key] -= 1
+            sampled.append((origin, failure))
     return sampled
 
 
@@ -185,22 +194,25 @@ def _add_counts(excluded: Any) -> dict[str, Any]:
     }
 
 
+# (signature id, hour, app id, release id) of a failure count.
+CountKey = tuple[int, datetime, int, int]
+
+
 def add_failure_counts(
-    session: Session,
-    origin: Origin,
-    occurrences: Counter[int],
-    sampled: Counter[int],
+    session: Session, occurrences: Counter[CountKey], sampled: Counter[CountKey]
 ) -> None:
     rows = [
         {
             "signature_id": signature_id,
-            "hour": origin.hour,
-            "app_id": origin.app_id,
-            "release_id": origin.release_id,
+            "hour": hour,
+            "app_id": app_id,
+            "release_id": release_id,
             "occurrences": count,
-            "sampled": sampled[signature_id],
+            "sampled": sampled[(signature_id, hour, app_id, release_id)],
         }
-        for signature_id, count in sorted(occurrences.items())
+        for (signature_id, hour, app_id, release_id), count in sorted(
+            occurrences.items()
+        )
     ]
     upsert(
         session,
@@ -212,15 +224,12 @@ def add_failure_counts(
 
 
 def add_signature_installs(
-    session: Session, origin: Origin, signature_ids: set[int]
+    session: Session, installs: dict[tuple[int, bytes], datetime]
 ) -> None:
+    """Record the installs per signature, with when each was first seen."""
     rows = [
-        {
-            "signature_id": signature_id,
-            "install_hash": origin.install_hash,
-            "first_seen_at": origin.received_at,
-        }
-        for signature_id in sorted(signature_ids)
+        {"signature_id": signature_id, "install_hash": digest, "first_seen_at": time}
+        for (signature_id, digest), time in sorted(installs.items())
     ]
     upsert(session, SignatureInstall, rows, conflict=["signature_id", "install_hash"])
 
@@ -285,25 +294,33 @@ def classify_failures(
     return ClassifiedFailures(certificates, failures)
 
 
-def store_failures(
-    session: Session, settings: Settings, origin: Origin, failures: list[Failure]
-) -> list[FailureLabel]:
-    """Count failures into their signatures and store the sampled raw rows.
+def _count_key(origin: Origin, signature_id: int) -> CountKey:
+    return (signature_id, origin.hour, origin.app_id, origin.release_id)
 
-    Returns the metric labels of each failure.
-    """
-    if not failures:
-        return []
-    signature_ids = upsert_signatures(session, failures, origin)
-    sampled = sample_failures(session, settings, origin, failures, signature_ids)
+
+def store_failures(
+    session: Session, settings: Settings, received: list[Received]
+) -> None:
+    """Count failures into their signatures and store the sampled raw rows."""
+    if not received:
+        return
+    signature_ids = upsert_signatures(session, received)
+    sampled = sample_failures(session, settings, received, signature_ids)
     add_failure_counts(
         session,
-        origin,
-        Counter(signature_ids[failure.signature] for failure in failures),
-        Counter(signature_ids[failure.signature] for failure in sampled),
+        Counter(_count_key(o, signature_ids[f.signature]) for o, f in received),
+        Counter(_count_key(o, signature_ids[f.signature]) for o, f in sampled),
     )
-    add_signature_installs(session, origin, set(signature_ids.values()))
-    rows = [_raw_row(f, signature_ids[f.signature], origin) for f in sampled]
+    installs: dict[tuple[int, bytes], datetime] = {}
+    for origin, failure in received:
+        key = (signature_ids[failure.signature], origin.install_hash)
+        installs[key] = min(origin.received_at, installs.get(key, origin.received_at))
+    add_signature_installs(session, installs)
+    rows = [_raw_row(f, signature_ids[f.signature], o) for o, f in sampled]
     if rows:
         session.execute(insert(PinFailure), rows)
+
+
+def failure_labels(failures: list[Failure]) -> list[FailureLabel]:
+    """Return the metric labels of each failure: domain and classification."""
     return [(domain_label(f.domain), f.classification) for f in failures]

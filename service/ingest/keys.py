@@ -2,28 +2,60 @@
 
 The key may travel in ``X-Pinwatch-Key``, in ``Authorization: Bearer pwk_...``
 or in the ``key`` query parameter, because TrustKit on iOS cannot add headers.
-Every request looks the key up in the database, with no cache, so a revoked
-key stops working at once on every process.
+A request's key is checked in two steps. The endpoint rejects a missing or
+malformed key at once. The ingest writer looks up the keys of all requests
+it stores together with one query, in the transaction that stores them, with
+no cache, so a revoked key stops working at once on every process.
 """
 
-from typing import Annotated
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 
-from service.core.deps import SessionDep
 from service.core.errors import Forbidden, Unauthorized
 from service.core.logging import get_logger
 from service.core.security import INGEST_KEY_PREFIX, hash_secret, secrets_match
-from service.registry.models import IngestKey
+from service.registry.models import App, IngestKey
 
 log = get_logger(__name__)
 
 KEY_HEADER = "x-pinwatch-key"
 # Generated keys are 47 characters long, so a much longer value is not one.
 MAX_KEY_LENGTH = 200
-# Built once, because every ingest request runs it.
-KEY_BY_HASH = select(IngestKey).where(IngestKey.key_hash == bindparam("key_hash"))
+# Built once, because every batch of ingest requests runs it.
+KEYS_BY_HASH = (
+    select(
+        IngestKey.key_hash,
+        IngestKey.id,
+        IngestKey.revoked_at,
+        App.id.label("app_id"),
+        App.platform,
+        App.bundle_id,
+    )
+    .join(App, App.id == IngestKey.app_id)
+    .where(IngestKey.key_hash.in_(bindparam("key_hashes", expanding=True)))
+)
+
+
+@dataclass(frozen=True)
+class Sender:
+    """The app that an ingest key belongs to, as plain values.
+
+    Plain values, not ORM rows, because the writer may store a request again
+    in a new transaction after the first one failed.
+    """
+
+    key_id: str
+    app_id: int
+    platform: str
+    bundle_id: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.platform}:{self.bundle_id}"
 
 
 def presented_key(request: Request) -> str | None:
@@ -41,8 +73,8 @@ def _invalid_key() -> Unauthorized:
     return Unauthorized("The ingest key is invalid.", code="invalid_key")
 
 
-def authenticate_ingest_key(request: Request, session: SessionDep) -> IngestKey:
-    """Return the ingest key of the request, with its app loaded."""
+def require_key(request: Request) -> str:
+    """Return the request's key, or raise 401 when it is missing or malformed."""
     key = presented_key(request)
     if key is None:
         raise Unauthorized(
@@ -52,17 +84,26 @@ def authenticate_ingest_key(request: Request, session: SessionDep) -> IngestKey:
         )
     if not key.startswith(INGEST_KEY_PREFIX) or len(key) > MAX_KEY_LENGTH:
         raise _invalid_key()
-
-    row = session.scalars(KEY_BY_HASH, {"key_hash": hash_secret(key)}).first()
-    if row is None or not secrets_match(row.key_hash, key):
-        raise _invalid_key()
-    if row.revoked_at is not None:
-        log.info("ingest_key_revoked", key_id=row.id)
-        raise Forbidden(
-            "The ingest key has been revoked. Send a current key of the app.",
-            code="key_revoked",
-        )
-    return row
+    return key
 
 
-IngestKeyDep = Annotated[IngestKey, Depends(authenticate_ingest_key)]
+class KeyRing:
+    """The stored keys among those that a batch of requests presented."""
+
+    def __init__(self, session: Session, keys: Iterable[str]) -> None:
+        hashes = sorted({hash_secret(key) for key in keys})
+        rows = session.execute(KEYS_BY_HASH, {"key_hashes": hashes}).all()
+        self._rows = {row.key_hash: row for row in rows}
+
+    def sender(self, key: str) -> Sender:
+        """Return the key's app, or raise 401 when unknown and 403 when revoked."""
+        row = self._rows.get(hash_secret(key))
+        if row is None or not secrets_match(row.key_hash, key):
+            raise _invalid_key()
+        if row.revoked_at is not None:
+            log.info("ingest_key_revoked", key_id=row.id)
+            raise Forbidden(
+                "The ingest key has been revoked. Send a current key of the app.",
+                code="key_revoked",
+            )
+        return Sender(row.id, row.app_id, row.platform, row.bundle_id)

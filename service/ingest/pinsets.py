@@ -36,25 +36,34 @@ def reported_pinsets(
     return pinsets
 
 
-# Built once, because every request that carries known pins runs it.
+# (release id, domain id) of a learned pinset.
+PinsetKey = tuple[int, int]
+
+# Built once, because every batch that carries known pins runs it. It may
+# return pinsets of other pairs of the releases and domains, which are skipped.
 LEARNED_PINSETS = select(
+    ReleasePinset.release_id,
     ReleasePinset.domain_id,
     ReleasePinset.pins,
     ReleasePinset.expires,
     ReleasePinset.enforced,
 ).where(
-    ReleasePinset.release_id == bindparam("release_id"),
+    ReleasePinset.release_id.in_(bindparam("release_ids", expanding=True)),
     ReleasePinset.source == "learned",
     ReleasePinset.domain_id.in_(bindparam("domain_ids", expanding=True)),
 )
 
 
-def _stored_pinsets(
-    session: Session, release_id: int, domain_ids: list[int]
-) -> dict[int, Pinset]:
-    values = {"release_id": release_id, "domain_ids": domain_ids}
+def _stored_pinsets(session: Session, keys: list[PinsetKey]) -> dict[PinsetKey, Pinset]:
+    values = {
+        "release_ids": sorted({release_id for release_id, _ in keys}),
+        "domain_ids": sorted({domain_id for _, domain_id in keys}),
+    }
     rows = session.execute(LEARNED_PINSETS, values)
-    return {row.domain_id: (row.pins, row.expires, row.enforced) for row in rows}
+    return {
+        (row.release_id, row.domain_id): (row.pins, row.expires, row.enforced)
+        for row in rows
+    }
 
 
 def _replace_pinset(excluded: Any) -> dict[str, Any]:
@@ -67,21 +76,16 @@ def _replace_pinset(excluded: Any) -> dict[str, Any]:
 
 
 def learn_pinsets(
-    session: Session,
-    release_id: int,
-    events: list[tuple[IncomingEvent, Domain | None]],
-    now: datetime,
+    session: Session, reported: dict[PinsetKey, Pinset], now: datetime
 ) -> None:
-    """Store the release's learned pinsets that the events report or change.
+    """Store the learned pinsets that requests report, per release and domain.
 
     Unchanged pinsets are not written again, because most requests of a
     release repeat the same known pins.
     """
-    reported = reported_pinsets(events)
     if not reported:
         return
-    stored = _stored_pinsets(session, release_id, sorted(reported))
-
+    stored = _stored_pinsets(session, sorted(reported))
     rows = [
         {
             "release_id": release_id,
@@ -92,8 +96,10 @@ def learn_pinsets(
             "enforced": enforced,
             "updated_at": now,
         }
-        for domain_id, (pins, expires, enforced) in sorted(reported.items())
-        if stored.get(domain_id) != (pins, expires, enforced)
+        for (release_id, domain_id), (pins, expires, enforced) in sorted(
+            reported.items()
+        )
+        if stored.get((release_id, domain_id)) != (pins, expires, enforced)
     ]
     upsert(
         session,

@@ -15,12 +15,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 
 from service.core.errors import TooManyRequests
 from service.core.logging import get_logger
 from service.core.settings import Settings
-from service.ingest.keys import IngestKeyDep
+from service.ingest.keys import Sender
 
 log = get_logger(__name__)
 
@@ -142,22 +142,21 @@ def _retry_after_seconds(wait: float) -> int:
     return max(1, math.ceil(wait))
 
 
-async def enforce_rate_limit(request: Request, key: IngestKeyDep) -> None:
+def check_rate_limit(limiter: RateLimiter | None, sender: Sender) -> None:
     """Raise ``rate_limited`` (429) when the ingest key sends past its limit.
 
-    It runs after the key is authenticated and before the body is read, so a
-    rejected request costs one key look-up.
+    The ingest writer calls it once the key is authenticated and before the
+    body is parsed, so a rejected request costs a share of one key look-up.
     """
-    limiter = ingest_limiter(request.app)
     if limiter is None:
         return
-    decision = limiter.acquire(key.id)
+    decision = limiter.acquire(sender.key_id)
     if decision.allowed:
         return
 
     seconds = _retry_after_seconds(decision.retry_after)
     if decision.starts_limiting:
-        log.warning("ingest_rate_limited", key_id=key.id)
+        log.warning("ingest_rate_limited", key_id=sender.key_id)
     raise TooManyRequests(
         f"This ingest key sent more than {limiter.rate:g} requests a second "
         f"(bursts of {limiter.burst}): retry after {seconds} seconds.",

@@ -2,16 +2,15 @@
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Request, Response
 
-from service.core.deps import SessionDep, SettingsDep
+from service.core.deps import SettingsDep
 from service.core.errors import error_responses
-from service.ingest.accept import accept_events, accept_report
 from service.ingest.body import check_json_media_type, read_body
-from service.ingest.keys import IngestKeyDep
-from service.ingest.ratelimit import enforce_rate_limit
+from service.ingest.keys import require_key
+from service.ingest.ratelimit import ingest_limiter
 from service.ingest.schemas import EventsAccepted, ReportAccepted
+from service.ingest.writer import IngestWriter
 
 router = APIRouter(tags=["ingest"])
 
@@ -42,6 +41,11 @@ EVENTS_EXAMPLE: dict[str, Any] = {
 }
 
 
+def _writer(request: Request) -> IngestWriter:
+    writer: IngestWriter = request.app.state.ingest_writer
+    return writer
+
+
 def _json_body(example: dict[str, Any]) -> dict[str, Any]:
     return {
         "requestBody": {
@@ -56,11 +60,8 @@ def _json_body(example: dict[str, Any]) -> dict[str, Any]:
     status_code=202,
     responses=error_responses(400, 401, 403, 413, 415, 422, 429, 503),
     openapi_extra=_json_body(EVENTS_EXAMPLE),
-    dependencies=[Depends(enforce_rate_limit)],
 )
-async def post_events(
-    request: Request, key: IngestKeyDep, session: SessionDep, settings: SettingsDep
-) -> EventsAccepted:
+async def post_events(request: Request, settings: SettingsDep) -> EventsAccepted:
     """Receive pin failures and pin check summaries from an app install.
 
     The ingest key goes in the `X-Pinwatch-Key` header, as
@@ -81,17 +82,20 @@ async def post_events(
     (default 200) to each server process. Past that the response is `429`
     with `Retry-After` in seconds.
     """
+    key = require_key(request)
     check_json_media_type(request)
     body = await read_body(request, settings)
-    metrics = request.app.state.metrics
-    return await run_in_threadpool(accept_events, session, settings, metrics, key, body)
+    answer = await _writer(request).submit(
+        key, body, report=False, limiter=ingest_limiter(request.app)
+    )
+    assert isinstance(answer, EventsAccepted)
+    return answer
 
 
 @router.post(
     "/v1/reports",
     status_code=202,
     responses=error_responses(400, 401, 403, 413, 415, 429, 503),
-    dependencies=[Depends(enforce_rate_limit)],
     openapi_extra=_json_body(
         {
             "app-bundle-id": "com.example.bank",
@@ -108,11 +112,7 @@ async def post_events(
     ),
 )
 async def post_reports(
-    request: Request,
-    response: Response,
-    key: IngestKeyDep,
-    session: SessionDep,
-    settings: SettingsDep,
+    request: Request, response: Response, settings: SettingsDep
 ) -> ReportAccepted:
     """Receive a pin failure report from TrustKit (iOS, Android) or an RFC 7469 client.
 
@@ -129,9 +129,13 @@ async def post_reports(
     `POST /v1/events`.
     """
     response.headers.update(CORS_HEADERS)
+    key = require_key(request)
     body = await read_body(request, settings)
-    metrics = request.app.state.metrics
-    return await run_in_threadpool(accept_report, session, settings, metrics, key, body)
+    answer = await _writer(request).submit(
+        key, body, report=True, limiter=ingest_limiter(request.app)
+    )
+    assert isinstance(answer, ReportAccepted)
+    return answer
 
 
 @router.options("/v1/reports", status_code=204, include_in_schema=False)

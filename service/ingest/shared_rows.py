@@ -1,15 +1,19 @@
 """The rows that every request of an app and domain updates, written last.
 
 App-domain links, hourly check counts and hourly served-key counts are shared
-by all requests of an app and its domains. On PostgreSQL an update locks its
-row until the transaction commits, so concurrent requests queue on these
-rows. There the three upserts go out as one statement, and a request holds
-the locks for one round trip and the commit instead of three round trips and
-the commit. SQLite lets one transaction write at a time, so it gets the three
-statements.
+by all requests of an app and its domains. The requests of a batch add to one
+``SharedRows``, which merges their additions, so each shared row is written
+once per batch. On PostgreSQL an update locks its row until the transaction
+commits, and there the three upserts go out as one statement, so a batch
+holds the locks for one round trip and the commit. SQLite lets one
+transaction write at a time, so it gets three statements.
+
+Rows are sorted within each statement, so that concurrent batches of other
+processes lock them in the same order.
 """
 
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -19,10 +23,47 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from service.core.db import UTCDateTime
-from service.ingest.checks import add_checks, add_served_keys
 from service.ingest.context import Origin
 from service.ingest.models import AppDomain, CheckCount, ServedKeyCount
 from service.ingest.upsert import upsert
+
+# (app id, domain id), (domain id, app id, hour) and (domain id, pin, hour).
+LinkKey = tuple[int, int]
+CheckKey = tuple[int, int, datetime]
+ServedKey = tuple[int, str, datetime]
+
+
+@dataclass
+class SharedRows:
+    """What a batch of requests adds to the shared rows, merged per row."""
+
+    # The time of the last event per link.
+    links: dict[LinkKey, datetime] = field(default_factory=dict)
+    checks: Counter[CheckKey] = field(default_factory=Counter)
+    served: Counter[ServedKey] = field(default_factory=Counter)
+    last_served: dict[ServedKey, datetime] = field(default_factory=dict)
+
+    def add(
+        self,
+        origin: Origin,
+        domain_ids: set[int],
+        checks: Counter[int],
+        served: Counter[tuple[int, str]],
+    ) -> None:
+        """Add one request's domains, and its checks per domain and served pin."""
+        now, hour = origin.received_at, origin.hour
+        for domain_id in domain_ids:
+            link = (origin.app_id, domain_id)
+            self.links[link] = max(now, self.links.get(link, now))
+        for domain_id, count in checks.items():
+            self.checks[(domain_id, origin.app_id, hour)] += count
+        for (domain_id, pin), count in served.items():
+            key = (domain_id, pin, hour)
+            self.served[key] += count
+            self.last_served[key] = max(now, self.last_served.get(key, now))
+
+    def __bool__(self) -> bool:
+        return bool(self.links or self.checks or self.served)
 
 
 def _table(model: type[Any]) -> Table:
@@ -37,14 +78,16 @@ def _array(name: str, item: Any) -> Any:
 
 @cache
 def _shared_upsert() -> postgresql.Insert:
-    # One execution of this statement with empty arrays writes nothing.
-    app_id = bindparam("app_id", type_=Integer)
-    now = bindparam("now", type_=UTCDateTime)
-    hour = bindparam("hour", type_=UTCDateTime)
-
+    # One execution of this statement with empty arrays writes nothing. The
+    # arrays of each table are unnested side by side, one row per position.
     links = postgresql.insert(_table(AppDomain)).from_select(
         ["app_id", "domain_id", "first_seen_at", "last_event_at"],
-        select(app_id, _array("link_domains", Integer), now, now),
+        select(
+            _array("link_apps", Integer),
+            _array("link_domains", Integer),
+            _array("link_times", UTCDateTime),
+            _array("link_times", UTCDateTime),
+        ),
     )
     links = links.on_conflict_do_update(
         index_elements=["app_id", "domain_id"],
@@ -56,8 +99,8 @@ def _shared_upsert() -> postgresql.Insert:
         ["domain_id", "app_id", "hour", "checks"],
         select(
             _array("check_domains", Integer),
-            app_id,
-            hour,
+            _array("check_apps", Integer),
+            _array("check_hours", UTCDateTime),
             _array("check_counts", BigInteger),
         ),
     )
@@ -72,9 +115,9 @@ def _shared_upsert() -> postgresql.Insert:
         select(
             _array("served_domains", Integer),
             _array("served_pins", String),
-            hour,
+            _array("served_hours", UTCDateTime),
             _array("served_counts", BigInteger),
-            now,
+            _array("served_times", UTCDateTime),
         ),
     )
     served = served.on_conflict_do_update(
@@ -87,52 +130,95 @@ def _shared_upsert() -> postgresql.Insert:
     return served.add_cte(links.cte("links"), checks.cte("checks"))
 
 
-def _shared_values(
-    origin: Origin,
-    domain_ids: set[int],
-    checks: Counter[int],
-    served: Counter[tuple[int, str]],
-) -> dict[str, object]:
-    # Sorted, so that concurrent requests lock shared rows in the same order.
-    counted = sorted(checks.items())
-    keys = sorted(served.items())
-    return {
-        "app_id": origin.app_id,
-        "now": origin.received_at,
-        "hour": origin.hour,
-        "link_domains": sorted(domain_ids),
-        "check_domains": [domain_id for domain_id, _ in counted],
-        "check_counts": [count for _, count in counted],
-        "served_domains": [domain_id for (domain_id, _), _ in keys],
-        "served_pins": [pin for (_, pin), _ in keys],
-        "served_counts": [count for _, count in keys],
-    }
+def _link_rows(shared: SharedRows) -> list[dict[str, Any]]:
+    return [
+        {
+            "app_id": app_id,
+            "domain_id": domain_id,
+            "first_seen_at": time,
+            "last_event_at": time,
+        }
+        for (app_id, domain_id), time in sorted(shared.links.items())
+    ]
+
+
+def _check_rows(shared: SharedRows) -> list[dict[str, Any]]:
+    return [
+        {"domain_id": domain_id, "app_id": app_id, "hour": hour, "checks": count}
+        for (domain_id, app_id, hour), count in sorted(shared.checks.items())
+    ]
+
+
+def _served_rows(shared: SharedRows) -> list[dict[str, Any]]:
+    return [
+        {
+            "domain_id": domain_id,
+            "spki_sha256": pin,
+            "hour": hour,
+            "checks": count,
+            "last_served_at": shared.last_served[(domain_id, pin, hour)],
+        }
+        for (domain_id, pin, hour), count in sorted(shared.served.items())
+    ]
+
+
+def _columns(rows: list[dict[str, Any]], **names: str) -> dict[str, list[Any]]:
+    """Return one array per column: ``names`` maps each array to its column."""
+    return {array: [row[column] for row in rows] for array, column in names.items()}
 
 
 def _touch_last_event(excluded: Any) -> dict[str, Any]:
     return {"last_event_at": excluded.last_event_at}
 
 
-def touch_app_domains(
-    session: Session, app_id: int, domain_ids: set[int], now: datetime
-) -> None:
-    """Record that the app uses these domains, and when it last sent events."""
-    rows = [
-        {
-            "app_id": app_id,
-            "domain_id": domain_id,
-            "first_seen_at": now,
-            "last_event_at": now,
+def _add_to_checks(excluded: Any) -> dict[str, Any]:
+    return {"checks": CheckCount.checks + excluded.checks}
+
+
+def _add_to_served_keys(excluded: Any) -> dict[str, Any]:
+    return {
+        "checks": ServedKeyCount.checks + excluded.checks,
+        "last_served_at": excluded.last_served_at,
+    }
+
+
+def write_shared_rows(session: Session, shared: SharedRows) -> None:
+    """Link apps to domains, and add the check and served-key counts."""
+    if not shared:
+        return
+    links = _link_rows(shared)
+    checks = _check_rows(shared)
+    served = _served_rows(shared)
+    if session.get_bind().dialect.name == "postgresql":
+        values = {
+            **_columns(
+                links,
+                link_apps="app_id",
+                link_domains="domain_id",
+                link_times="last_event_at",
+            ),
+            **_columns(
+                checks,
+                check_domains="domain_id",
+                check_apps="app_id",
+                check_hours="hour",
+                check_counts="checks",
+            ),
+            **_columns(
+                served,
+                served_domains="domain_id",
+                served_pins="spki_sha256",
+                served_hours="hour",
+                served_counts="checks",
+                served_times="last_served_at",
+            ),
         }
-        for domain_id in sorted(domain_ids)
-    ]
-    upsert(
-        session,
-        AppDomain,
-        rows,
-        conflict=["app_id", "domain_id"],
-        update=_touch_last_event,
-    )
+        session.execute(_shared_upsert(), values)
+        return
+    served_key = ["domain_id", "spki_sha256", "hour"]
+    upsert(session, AppDomain, links, ["app_id", "domain_id"], _touch_last_event)
+    upsert(session, CheckCount, checks, ["domain_id", "app_id", "hour"], _add_to_checks)
+    upsert(session, ServedKeyCount, served, served_key, _add_to_served_keys)
 
 
 def update_shared_rows(
@@ -142,16 +228,7 @@ def update_shared_rows(
     checks: Counter[int],
     served: Counter[tuple[int, str]],
 ) -> None:
-    """Link the app to the domains, and add check and served-key counts.
-
-    ``checks`` counts per domain id, ``served`` per (domain id, served pin).
-    """
-    if not (domain_ids or checks or served):
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        values = _shared_values(origin, domain_ids, checks, served)
-        session.execute(_shared_upsert(), values)
-        return
-    touch_app_domains(session, origin.app_id, domain_ids, origin.received_at)
-    add_checks(session, origin, checks)
-    add_served_keys(session, origin, served)
+    """Write one request's shared rows: links, and counts per domain and pin."""
+    shared = SharedRows()
+    shared.add(origin, domain_ids, checks, served)
+    write_shared_rows(session, shared)

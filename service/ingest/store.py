@@ -8,9 +8,10 @@ avoids lock-order deadlocks between them.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from cryptography import x509
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
@@ -20,12 +21,18 @@ from service.ingest.checks import check_labels, count_checks
 from service.ingest.context import Origin, Submission
 from service.ingest.domain_cache import cache_seconds, domain_cache
 from service.ingest.events import IncomingEvent
-from service.ingest.failures import FailureLabel, classify_failures, store_failures
+from service.ingest.failures import (
+    FailureLabel,
+    Received,
+    classify_failures,
+    failure_labels,
+    store_failures,
+)
 from service.ingest.models import Install
-from service.ingest.pinsets import learn_pinsets
+from service.ingest.pinsets import Pinset, PinsetKey, learn_pinsets, reported_pinsets
 from service.ingest.receipts import insert_receipts
 from service.ingest.served_certificates import store_certificates
-from service.ingest.shared_rows import update_shared_rows
+from service.ingest.shared_rows import SharedRows, write_shared_rows
 from service.ingest.upsert import upsert
 from service.registry.lookup import match_domain
 from service.registry.models import Domain, Release
@@ -36,9 +43,13 @@ MAX_DOMAIN_CANDIDATES = 1000
 
 # Statements that every request runs are built once, with bound parameters:
 # building one per request took almost as much CPU again as executing it.
-RELEASE_ID = select(Release.id).where(
-    Release.app_id == bindparam("app_id"), Release.version == bindparam("version")
+# It may return releases of other pairs of the apps and versions, which are
+# skipped.
+RELEASE_IDS = select(Release.app_id, Release.version, Release.id).where(
+    Release.app_id.in_(bindparam("app_ids", expanding=True)),
+    Release.version.in_(bindparam("versions", expanding=True)),
 )
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -53,49 +64,80 @@ class StoredEvents:
 
 
 def claim_event_ids(
-    session: Session, app_id: int, events: list[IncomingEvent], now: datetime
-) -> tuple[list[IncomingEvent], list[IncomingEvent]]:
-    """Split events into new ones and duplicates by recording their ids.
+    session: Session, submissions: list[Submission]
+) -> list[StoredEvents]:
+    """Split each submission's events into new ones and duplicates.
 
-    An id seen before, in an earlier request or earlier in this one, makes a
-    duplicate. The insert itself decides, so two concurrent retries of a batch
-    cannot both store it. Events without an id are always new.
+    An id seen before, in an earlier request, earlier in this request or in an
+    earlier request of the batch, makes a duplicate. The insert itself decides,
+    so two concurrent retries of a batch cannot both store it. Events without
+    an id are always new. Receipts take the latest receive time of their app
+    in the batch.
     """
-    first: dict[str, IncomingEvent] = {}
-    for event in events:
-        if event.event_id is not None:
-            first.setdefault(event.event_id, event)
-    inserted = insert_receipts(session, app_id, sorted(first), now)
+    first: dict[tuple[int, str], IncomingEvent] = {}
+    received: dict[int, datetime] = {}
+    for submission in submissions:
+        app_id = submission.app_id
+        received[app_id] = max(submission.received_at, received.get(app_id, EPOCH))
+        for event in submission.events:
+            if event.event_id is not None:
+                first.setdefault((app_id, event.event_id), event)
 
-    fresh: list[IncomingEvent] = []
-    duplicates: list[IncomingEvent] = []
-    for event in events:
-        new = event.event_id is None or (
-            first[event.event_id] is event and event.event_id in inserted
-        )
-        (fresh if new else duplicates).append(event)
-    return fresh, duplicates
+    inserted: set[tuple[int, str]] = set()
+    for app_id, now in sorted(received.items()):
+        ids = sorted(event_id for app, event_id in first if app == app_id)
+        new_ids = insert_receipts(session, app_id, ids, now)
+        inserted.update((app_id, event_id) for event_id in new_ids)
+
+    claimed: list[StoredEvents] = []
+    for submission in submissions:
+        stored = StoredEvents()
+        for event in submission.events:
+            key = (submission.app_id, event.event_id or "")
+            new = event.event_id is None or (first[key] is event and key in inserted)
+            (stored.accepted if new else stored.duplicates).append(event)
+        claimed.append(stored)
+    return claimed
 
 
-def ensure_release(session: Session, app_id: int, version: str, now: datetime) -> int:
-    """Return the id of the app's release of a version, creating it if needed."""
-    values = {"app_id": app_id, "version": version}
-    release_id = session.scalar(RELEASE_ID, values)
-    if release_id is not None:
-        return release_id
+# (app id, version) of a release.
+ReleaseKey = tuple[int, str]
 
-    # When a concurrent request creates the same release, the insert does
-    # nothing and the second select finds that request's row.
-    row = {
-        "app_id": app_id,
-        "version": version,
-        "declared": False,
-        "created_at": now,
-        "updated_at": now,
+
+def _release_ids(session: Session, keys: set[ReleaseKey]) -> dict[ReleaseKey, int]:
+    values = {
+        "app_ids": sorted({app_id for app_id, _ in keys}),
+        "versions": sorted({version for _, version in keys}),
     }
-    upsert(session, Release, [row], conflict=["app_id", "version"])
-    created = session.scalar(RELEASE_ID, values)
-    assert created is not None  # inserted above or by a concurrent request
+    rows = session.execute(RELEASE_IDS, values)
+    found = {(row.app_id, row.version): row.id for row in rows}
+    return {key: found[key] for key in keys if key in found}
+
+
+def ensure_releases(
+    session: Session, keys: set[ReleaseKey], now: datetime
+) -> dict[ReleaseKey, int]:
+    """Return the id of each app's release of a version, creating missing ones."""
+    release_ids = _release_ids(session, keys)
+    missing = sorted(keys - release_ids.keys())
+    if not missing:
+        return release_ids
+
+    # When a concurrent batch creates the same release, the insert does
+    # nothing and the second select finds that batch's row.
+    rows = [
+        {
+            "app_id": app_id,
+            "version": version,
+            "declared": False,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for app_id, version in missing
+    ]
+    upsert(session, Release, rows, conflict=["app_id", "version"])
+    created = _release_ids(session, keys)
+    assert created.keys() == keys  # inserted above or by a concurrent batch
     return created
 
 
@@ -106,26 +148,30 @@ def _move_install(excluded: Any) -> dict[str, Any]:
     }
 
 
-def record_install(
-    session: Session, settings: Settings, submission: Submission, release_id: int
-) -> bytes:
-    """Store the install's current release and last-seen time, returning its hash."""
-    digest = install_hash(settings.secret, submission.app.id, submission.install_id)
-    row = {
-        "app_id": submission.app.id,
-        "install_hash": digest,
-        "release_id": release_id,
-        "first_seen_at": submission.received_at,
-        "last_seen_at": submission.received_at,
-    }
+def record_installs(session: Session, origins: list[Origin]) -> None:
+    """Store each install's current release and last-seen time.
+
+    When a batch holds several requests of one install, the last one sets
+    its release.
+    """
+    rows: dict[tuple[int, bytes], dict[str, Any]] = {}
+    for origin in origins:
+        key = (origin.app_id, origin.install_hash)
+        first_seen = rows[key]["first_seen_at"] if key in rows else origin.received_at
+        rows[key] = {
+            "app_id": origin.app_id,
+            "install_hash": origin.install_hash,
+            "release_id": origin.release_id,
+            "first_seen_at": first_seen,
+            "last_seen_at": origin.received_at,
+        }
     upsert(
         session,
         Install,
-        [row],
+        [rows[key] for key in sorted(rows)],
         conflict=["app_id", "install_hash"],
         update=_move_install,
     )
-    return digest
 
 
 def parent_hostnames(hostname: str) -> list[str]:
@@ -165,36 +211,83 @@ def match_domains(
     return {hostname: match_domain(hostname, domains) for hostname in hostnames}
 
 
-def store_events(
-    session: Session, settings: Settings, submission: Submission
-) -> StoredEvents:
-    """Store a request's events, returning which were new and what they counted."""
-    now = submission.received_at
-    accepted, duplicates = claim_event_ids(
-        session, submission.app.id, submission.events, now
-    )
-    stored = StoredEvents(accepted=accepted, duplicates=duplicates)
-    if not accepted:
-        return stored
+def _origins(
+    session: Session,
+    settings: Settings,
+    submissions: list[Submission],
+    claimed: list[StoredEvents],
+) -> list[tuple[Submission, StoredEvents, Origin]]:
+    """Return an origin per submission with new events, creating its release."""
+    fresh = [(s, c) for s, c in zip(submissions, claimed, strict=True) if c.accepted]
+    if not fresh:
+        return []
+    now = max(submission.received_at for submission, _ in fresh)
+    releases = ensure_releases(session, {(s.app_id, s.version) for s, _ in fresh}, now)
+    return [
+        (
+            submission,
+            stored,
+            Origin(
+                submission.app_id,
+                releases[(submission.app_id, submission.version)],
+                install_hash(settings.secret, submission.app_id, submission.install_id),
+                submission.sdk,
+                submission.received_at,
+            ),
+        )
+        for submission, stored in fresh
+    ]
 
-    release_id = ensure_release(session, submission.app.id, submission.version, now)
-    digest = record_install(session, settings, submission, release_id)
-    origin = Origin(submission.app.id, release_id, digest, submission.sdk, now)
-    hostnames = {event.hostname for event in accepted}
+
+def store_submissions(
+    session: Session, settings: Settings, submissions: list[Submission]
+) -> list[StoredEvents]:
+    """Store the submissions of a batch of requests, and return each one's outcome.
+
+    Each table gets one statement for the whole batch, or one per app, so a
+    batch costs about as many round trips as a single request.
+    """
+    claimed = claim_event_ids(session, submissions)
+    origins = _origins(session, settings, submissions, claimed)
+    if not origins:
+        return claimed
+    record_installs(session, [origin for _, _, origin in origins])
+    hostnames = {e.hostname for _, stored, _ in origins for e in stored.accepted}
     domains = match_domains(session, hostnames, cache_seconds(settings))
-    matched = [(event, domains[event.hostname]) for event in accepted]
-    learn_pinsets(session, release_id, matched, now)
-    failures = [pair for pair in matched if pair[0].type == "pin_failure"]
-    classified = classify_failures(settings, origin, failures)
-    store_certificates(session, classified.certificates, now)
+
+    reported: dict[PinsetKey, Pinset] = {}
+    certificates: dict[bytes, x509.Certificate] = {}
+    received: list[Received] = []
+    shared = SharedRows()
+    for _, stored, origin in origins:
+        matched = [(event, domains[event.hostname]) for event in stored.accepted]
+        for domain_id, pinset in reported_pinsets(matched).items():
+            reported[(origin.release_id, domain_id)] = pinset
+        failures = [pair for pair in matched if pair[0].type == "pin_failure"]
+        classified = classify_failures(settings, origin, failures)
+        certificates.update(classified.certificates)
+        received.extend((origin, failure) for failure in classified.failures)
+        stored.failures = failure_labels(classified.failures)
+        checked = [pair for pair in matched if pair[0].type == "pin_check"]
+        stored.checks = check_labels(checked)
+        used = {domain.id for _, domain in matched if domain is not None}
+        shared.add(origin, used, *count_checks(checked))
+
+    now = max(origin.received_at for _, _, origin in origins)
+    learn_pinsets(session, reported, now)
+    store_certificates(session, certificates, now)
+    store_failures(session, settings, received)
 
     # The rows below are shared by every request of an app and domain, and on
     # PostgreSQL each update locks its row until commit. Writing them last,
-    # after the CPU work, keeps concurrent requests waiting the least.
-    stored.failures = store_failures(session, settings, origin, classified.failures)
-    used = {domain.id for domain in domains.values() if domain is not None}
-    checks = [(event, domain) for event, domain in matched if event.type == "pin_check"]
-    counted, served = count_checks(checks)
-    update_shared_rows(session, origin, used, counted, served)
-    stored.checks = check_labels(checks)
+    # after the CPU work, keeps concurrent batches waiting the least.
+    write_shared_rows(session, shared)
+    return claimed
+
+
+def store_events(
+    session: Session, settings: Settings, submission: Submission
+) -> StoredEvents:
+    """Store one request's events, returning which were new and what they counted."""
+    [stored] = store_submissions(session, settings, [submission])
     return stored

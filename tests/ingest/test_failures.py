@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from service.core.db import session_factory
 from service.core.security import install_hash
 from service.core.settings import Settings
-from service.ingest.accept import accept_events
 from service.ingest.failures import failure_signature
 from service.ingest.models import (
     Certificate,
@@ -20,14 +19,13 @@ from service.ingest.models import (
     PinFailure,
     SignatureInstall,
 )
-from service.metrics.metrics import Metrics
 from service.pins.pins import pin_text
 from service.registry.models import App, Domain, IngestKey
 from tests.certs import Chain, make_chain
 from tests.conftest import make_settings
 from tests.factories import make_domain
 from tests.ingest.conftest import ClientFactory
-from tests.ingest.helpers import all_rows
+from tests.ingest.helpers import all_rows, store_events_body
 from tests.ingest.payloads import (
     DEVICE_TIME,
     INSTALL_ID,
@@ -268,7 +266,7 @@ def test_sample_cap_holds_under_concurrency(
     def post(body: bytes) -> None:
         with sessions() as session:
             start.wait()
-            accept_events(session, settings, Metrics(), ingest_key, body)
+            store_events_body(session, settings, ingest_key, body)
 
     threads = [threading.Thread(target=post, args=(body,)) for body in bodies]
     for thread in threads:

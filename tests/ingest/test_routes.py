@@ -281,7 +281,7 @@ def test_storage_error_is_503(
     def unavailable(*_args: object) -> None:
         raise OperationalError("INSERT", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(accept, "store_events", unavailable)
+    monkeypatch.setattr(accept, "store_submissions", unavailable)
 
     response = post_events(client, key, events_body(check_event()))
 

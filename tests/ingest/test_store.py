@@ -8,15 +8,13 @@ from sqlalchemy.orm import Session
 from service.core.db import session_factory
 from service.core.security import install_hash
 from service.core.settings import Settings
-from service.ingest.accept import accept_events
 from service.ingest.models import AppDomain, CheckCount, EventReceipt, Install
 from service.ingest.schemas import EventsAccepted
 from service.ingest.store import parent_hostnames
-from service.metrics.metrics import Metrics
 from service.registry.models import App, Domain, IngestKey, Release
 from tests.certs import Chain
 from tests.factories import make_app, make_domain, make_key, make_release
-from tests.ingest.helpers import all_rows
+from tests.ingest.helpers import all_rows, store_events_body
 from tests.ingest.payloads import (
     INSTALL_ID,
     check_event,
@@ -181,7 +179,7 @@ def test_concurrent_retries_store_once(
     def post() -> None:
         with sessions() as session:
             start.wait()
-            answer = accept_events(session, settings, Metrics(), ingest_key, body)
+            answer = store_events_body(session, settings, ingest_key, body)
             answers.append(answer)
 
     threads = [threading.Thread(target=post) for _ in range(2)]

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session
 
 from service.core.db import utcnow
-from service.ingest import accept
+from service.ingest import writer
 from service.ingest.context import UNREGISTERED
 from service.ingest.models import (
     FailureCount,
@@ -45,7 +45,7 @@ def fixed_receive_time(monkeypatch: pytest.MonkeyPatch) -> datetime:
     hour could keep twice the cap.
     """
     moment = utcnow()
-    monkeypatch.setattr(accept, "utcnow", lambda: moment)
+    monkeypatch.setattr(writer, "utcnow", lambda: moment)
     return moment
 
 

@@ -1,0 +1,193 @@
+"""The ingest writer: batches of requests, their separate errors, and its thread."""
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from service.core.db import session_factory, utcnow
+from service.core.errors import BadRequest, Forbidden, Unauthorized
+from service.core.settings import Settings
+from service.ingest import accept
+from service.ingest.models import CheckCount, EventReceipt
+from service.ingest.schemas import EventsAccepted, ReportAccepted
+from service.ingest.writer import IngestJob, IngestWriter, Outcome
+from service.metrics.metrics import Metrics
+from service.registry.models import Domain
+from tests.ingest.helpers import all_rows
+from tests.ingest.payloads import check_event, events_body, new_id, post_events
+
+
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture
+def writer(engine: Engine, settings: Settings) -> IngestWriter:
+    return IngestWriter(session_factory(engine), settings, Metrics())
+
+
+def job(
+    loop: asyncio.AbstractEventLoop, key: str, body: Any, report: bool = False
+) -> IngestJob:
+    data = body if isinstance(body, bytes) else orjson.dumps(body)
+    return IngestJob(key, data, report, utcnow(), None, loop, loop.create_future())
+
+
+def answers(outcomes: list[Outcome]) -> list[Any]:
+    return [outcome for _, outcome in outcomes]
+
+
+def test_batch_counts_a_repeated_id_once(
+    writer: IngestWriter, loop: asyncio.AbstractEventLoop, key: str, db: Session
+) -> None:
+    event_id = new_id()
+    body = events_body(check_event(id=event_id, count=3))
+
+    first, retry = answers(writer.write([job(loop, key, body), job(loop, key, body)]))
+
+    assert (first.accepted, first.duplicates) == (1, 0)
+    assert (retry.accepted, retry.duplicates) == (0, 1)
+    assert db.scalars(select(EventReceipt.event_id)).all() == [event_id]
+
+
+def test_batch_sums_shared_counts(
+    writer: IngestWriter,
+    loop: asyncio.AbstractEventLoop,
+    key: str,
+    domain: Domain,
+    db: Session,
+) -> None:
+    jobs = [
+        job(loop, key, events_body(check_event(count=count), install_id=f"i-{count}"))
+        for count in (1, 2, 4)
+    ]
+
+    outcomes = answers(writer.write(jobs))
+
+    assert [outcome.accepted for outcome in outcomes] == [1, 1, 1]
+    assert [row.checks for row in all_rows(db, CheckCount)] == [7]
+
+
+def test_request_errors_leave_others_stored(
+    writer: IngestWriter, loop: asyncio.AbstractEventLoop, key: str, db: Session
+) -> None:
+    good = events_body(check_event())
+    other_app = events_body(check_event(), platform="ios")
+    jobs = [
+        job(loop, "pwk_unknown", good),
+        job(loop, key, b"{not json"),
+        job(loop, key, other_app),
+        job(loop, key, good),
+    ]
+
+    unknown, broken, mismatch, stored = answers(writer.write(jobs))
+
+    assert isinstance(unknown, Unauthorized)
+    assert isinstance(broken, BadRequest)
+    assert isinstance(mismatch, Forbidden)
+    assert mismatch.code == "app_mismatch"
+    assert isinstance(stored, EventsAccepted)
+    assert stored.accepted == 1
+    assert len(all_rows(db, EventReceipt)) == 1
+
+
+def test_batch_with_report_answers_each_shape(
+    writer: IngestWriter, loop: asyncio.AbstractEventLoop, key: str
+) -> None:
+    jobs = [job(loop, key, b'{"unknown": "format"}', report=True)]
+    jobs.append(job(loop, key, events_body(check_event())))
+
+    quarantined, events = answers(writer.write(jobs))
+
+    assert isinstance(quarantined, ReportAccepted)
+    assert quarantined.quarantined == 1
+    assert isinstance(events, EventsAccepted)
+    assert events.accepted == 1
+
+
+def test_failed_batch_is_stored_request_by_request(
+    writer: IngestWriter,
+    loop: asyncio.AbstractEventLoop,
+    key: str,
+    db: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = accept.store_submissions
+
+    def fails_together(session: Session, settings: Settings, submissions: Any) -> Any:
+        if len(submissions) > 1:
+            raise IntegrityError("INSERT", {}, Exception("conflict"))
+        return store(session, settings, submissions)
+
+    monkeypatch.setattr(accept, "store_submissions", fails_together)
+    jobs = [job(loop, key, events_body(check_event())) for _ in range(3)]
+
+    outcomes = answers(writer.write(jobs))
+
+    assert [outcome.accepted for outcome in outcomes] == [1, 1, 1]
+    assert len(all_rows(db, EventReceipt)) == 3
+
+
+def test_unreachable_database_fails_every_request(
+    writer: IngestWriter,
+    loop: asyncio.AbstractEventLoop,
+    key: str,
+    db: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def unreachable(*_args: object) -> None:
+        raise OperationalError("INSERT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(accept, "store_submissions", unreachable)
+    jobs = [job(loop, key, events_body(check_event())) for _ in range(2)]
+
+    outcomes = answers(writer.write(jobs))
+
+    assert all(isinstance(outcome, OperationalError) for outcome in outcomes)
+    assert all_rows(db, EventReceipt) == []
+
+
+def test_thread_ends_when_idle_and_restarts(
+    engine: Engine, settings: Settings, key: str
+) -> None:
+    writer = IngestWriter(session_factory(engine), settings, Metrics(), 0.05)
+
+    async def post() -> Any:
+        body = orjson.dumps(events_body(check_event()))
+        return await writer.submit(key, body, report=False, limiter=None)
+
+    first = asyncio.run(post())
+    deadline = time.monotonic() + 5
+    while writer.running() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    idle = writer.running()
+    second = asyncio.run(post())
+
+    assert first.accepted == 1
+    assert idle is False
+    assert second.accepted == 1
+
+
+def test_concurrent_requests_all_get_answers(client: TestClient, key: str) -> None:
+    async def post_many() -> list[Any]:
+        writer: IngestWriter = client.app.state.ingest_writer  # type: ignore[attr-defined]
+        bodies = [orjson.dumps(events_body(check_event())) for _ in range(20)]
+        posts = [writer.submit(key, body, False, None) for body in bodies]
+        return await asyncio.gather(*posts)
+
+    results = asyncio.run(post_many())
+    after = post_events(client, key, events_body(check_event()))
+
+    assert [result.accepted for result in results] == [1] * 20
+    assert after.status_code == 202
