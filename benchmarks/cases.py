@@ -30,6 +30,9 @@ class RunConfig:
     duration_seconds: float
     warmup_seconds: float
     connections: int
+    # The ingest writer batches concurrent requests, so single-event ingest is
+    # also measured at this lower concurrency, beside the bare endpoint.
+    low_connections: int
     # Readiness and /metrics are read by a few tools at a time, not by a fleet.
     query_connections: int
     processes: int
@@ -112,34 +115,37 @@ def native_source(registry: IngestRegistry, events: int) -> NativeEvents:
     )
 
 
-def ceiling(config: RunConfig) -> CaseResult:
+def ceiling(config: RunConfig, low: bool = False) -> CaseResult:
     """Measure the bare FastAPI endpoint with the single-event bodies."""
     registry = ingest_registry({"android": "pwk_unused"})
     source = BareEvents(native_source(registry, 1))
-    with running_server("bare", BARE_APP, {}, config.log_dir, config.workers) as server:
-        load = drive(server, source, config, config.connections)
-        return CaseResult(
-            "bare", "bare endpoint", load, server.peak_rss_mib(), config.connections
-        )
+    connections = config.low_connections if low else config.connections
+    key = "bare_low" if low else "bare"
+    with running_server(key, BARE_APP, {}, config.log_dir, config.workers) as server:
+        load = drive(server, source, config, connections)
+        title = f"bare endpoint, {connections} connections"
+        return CaseResult(key, title, load, server.peak_rss_mib(), connections)
 
 
-def native_ingest(config: RunConfig, kind: str, events: int) -> CaseResult:
+def native_ingest(
+    config: RunConfig, kind: str, events: int, low: bool = False
+) -> CaseResult:
     """Measure ``POST /v1/events`` with ``events`` pin_check events per request."""
-    key = f"native_{events}_{kind}"
+    key = f"native_{events}_{kind}" + ("_low" if low else "")
+    connections = config.low_connections if low else config.connections
     with database(kind, config, key) as url, migrated_engine(url) as engine:
         registry = seed_ingest(engine)
         env = pinwatch_env(url)
         with running_server(
             key, PINWATCH_APP, env, config.log_dir, config.workers, "/healthz"
         ) as server:
-            load = drive(
-                server, native_source(registry, events), config, config.connections
-            )
+            load = drive(server, native_source(registry, events), config, connections)
             label = "batch" if events > 1 else "single-event"
-            title = f"{label} ingest, {events} per request, {_database_name(kind)}"
-            return CaseResult(
-                key, title, load, server.peak_rss_mib(), config.connections
+            title = (
+                f"{label} ingest, {events} per request, {_database_name(kind)}, "
+                f"{connections} connections"
             )
+            return CaseResult(key, title, load, server.peak_rss_mib(), connections)
 
 
 def trustkit_reports(config: RunConfig, kind: str) -> CaseResult:

@@ -56,7 +56,12 @@ def _ratio(case: CaseResult, bare: CaseResult | None) -> str:
 
 
 def results_table(results: dict[str, CaseResult], config: RunConfig) -> list[str]:
-    bare = results.get("bare")
+    # Each case is compared with the bare endpoint at its own concurrency.
+    bare = {
+        case.connections: case
+        for key, case in results.items()
+        if key.startswith("bare")
+    }
     lines = [
         "| Case | Throughput | p50 | p99 | Requests/s vs bare | "
         "Server CPU per request | Peak RSS | Connections |",
@@ -67,10 +72,11 @@ def results_table(results: dict[str, CaseResult], config: RunConfig) -> list[str
         if load is None:
             continue
         cpu = load.server_cpu_ms_per_request(config.warmup_seconds)
+        ratio = _ratio(case, bare.get(case.connections))
         failures = f" ({load.failures} failed)" if load.failures else ""
         lines.append(
             f"| {case.title}{failures} | {_rate(case)} | {load.p50_ms:.1f} ms | "
-            f"{load.p99_ms:.1f} ms | {_ratio(case, bare)} | {cpu:.2f} ms | "
+            f"{load.p99_ms:.1f} ms | {ratio} | {cpu:.2f} ms | "
             f"{case.peak_rss_mib:.0f} MiB | {case.connections} |"
         )
     return lines

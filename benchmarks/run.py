@@ -35,6 +35,10 @@ CASES: dict[str, Callable[[RunConfig], CaseResult]] = {
     "native_100_postgresql": lambda config: native_ingest(config, "postgresql", 100),
     "native_1_sqlite": lambda config: native_ingest(config, "sqlite", 1),
     "native_1_postgresql": lambda config: native_ingest(config, "postgresql", 1),
+    "bare_low": lambda config: ceiling(config, low=True),
+    "native_1_postgresql_low": lambda config: native_ingest(
+        config, "postgresql", 1, low=True
+    ),
     "reports_sqlite": lambda config: trustkit_reports(config, "sqlite"),
     "reports_postgresql": lambda config: trustkit_reports(config, "postgresql"),
     "readiness": readiness,
@@ -51,8 +55,14 @@ def _add_load_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--connections",
         type=int,
-        default=8,
+        default=64,
         help="concurrent connections of the ingest cases",
+    )
+    parser.add_argument(
+        "--low-connections",
+        type=int,
+        default=8,
+        help="concurrent connections of the low-concurrency single-event cases",
     )
     parser.add_argument(
         "--query-connections",
@@ -113,6 +123,7 @@ def _config(args: argparse.Namespace, log_dir: Path) -> RunConfig:
         duration_seconds=args.duration or (2.0 if quick else 10.0),
         warmup_seconds=0.5 if quick else args.warmup,
         connections=args.connections,
+        low_connections=args.low_connections,
         query_connections=args.query_connections,
         processes=args.processes,
         workers=args.workers,
@@ -135,6 +146,7 @@ def _setup(config: RunConfig, cases: list[str]) -> str:
         "sends all the load. The load generator runs "
         f"{config.processes} process(es) beside the server, with keep-alive "
         f"HTTP/1.1 connections ({config.connections} for ingest, "
+        f"{config.low_connections} for the low-concurrency cases, "
         f"{config.query_connections} for readiness and /metrics), "
         f"{config.warmup_seconds:g} s of warm-up and {config.duration_seconds:g} s "
         f"measured per case. Cases: {', '.join(cases)}."

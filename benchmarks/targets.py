@@ -50,7 +50,8 @@ def _single(results: Results, kind: str, name: str) -> Verdict:
     share = case.load.requests_per_second / bare.load.requests_per_second
     measured = (
         f"{share:.1%} ({case.load.requests_per_second:,.0f} of "
-        f"{bare.load.requests_per_second:,.0f} requests/s)"
+        f"{bare.load.requests_per_second:,.0f} requests/s, "
+        f"{case.connections} connections)"
     )
     return Verdict(target, measured, share >= SINGLE_EVENT_SHARE)
 

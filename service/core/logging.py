@@ -4,14 +4,22 @@ import logging
 import sys
 from typing import Any
 
+import orjson
 import structlog
 
 
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
+    # orjson renders a line in a fraction of the time of the json module,
+    # which counts at one access line per request. It returns bytes.
     renderer: Any = (
-        structlog.processors.JSONRenderer()
+        structlog.processors.JSONRenderer(serializer=orjson.dumps)
         if json
         else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    factory: Any = (
+        structlog.BytesLoggerFactory(sys.stderr.buffer)
+        if json
+        else structlog.PrintLoggerFactory(sys.stderr)
     )
     structlog.configure(
         processors=[
@@ -24,7 +32,7 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=factory,
         cache_logger_on_first_use=True,
     )
 

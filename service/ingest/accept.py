@@ -18,7 +18,7 @@ from service.core.logging import get_logger
 from service.core.settings import Settings
 from service.ingest.body import JsonTooDeep, load_json
 from service.ingest.context import Submission, storable_text
-from service.ingest.counters import count_events, count_quarantined
+from service.ingest.counters import EventCounts
 from service.ingest.events import AppIdentity, RejectedEvent, UnrecognisedReport
 from service.ingest.keys import Sender
 from service.ingest.native import parse_native, rejected_type_labels
@@ -26,7 +26,6 @@ from service.ingest.quarantine import quarantine_report
 from service.ingest.reports import parse_report
 from service.ingest.schemas import EventsAccepted, RejectedEventOut, ReportAccepted
 from service.ingest.store import StoredEvents, store_submissions
-from service.metrics.metrics import Metrics
 
 log = get_logger(__name__)
 
@@ -137,10 +136,10 @@ def store_plans(
     return [next(stored) if plan.submission is not None else None for plan in plans]
 
 
-def answer(metrics: Metrics, plan: Plan, stored: StoredEvents | None) -> Answer:
+def answer(counts: EventCounts, plan: Plan, stored: StoredEvents | None) -> Answer:
     """Count a committed plan's events and return the client's response."""
     if stored is None:
-        count_quarantined(metrics)
+        counts.add_quarantined()
         assert plan.quarantined is not None
         body, reason = plan.quarantined
         log.info(
@@ -150,7 +149,7 @@ def answer(metrics: Metrics, plan: Plan, stored: StoredEvents | None) -> Answer:
 
     assert plan.submission is not None
     version = plan.submission.version
-    count_events(metrics, plan.sender, version, stored, plan.rejected_types)
+    counts.add(plan.sender, version, stored, plan.rejected_types)
     if plan.report:
         return ReportAccepted(
             accepted=len(stored.accepted), duplicates=0, quarantined=0, rejected=[]

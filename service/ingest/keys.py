@@ -91,13 +91,14 @@ class KeyRing:
     """The stored keys among those that a batch of requests presented."""
 
     def __init__(self, session: Session, keys: Iterable[str]) -> None:
-        hashes = sorted({hash_secret(key) for key in keys})
-        rows = session.execute(KEYS_BY_HASH, {"key_hashes": hashes}).all()
+        self._hashes = {key: hash_secret(key) for key in keys}
+        values = {"key_hashes": sorted(set(self._hashes.values()))}
+        rows = session.execute(KEYS_BY_HASH, values).all()
         self._rows = {row.key_hash: row for row in rows}
 
     def sender(self, key: str) -> Sender:
         """Return the key's app, or raise 401 when unknown and 403 when revoked."""
-        row = self._rows.get(hash_secret(key))
+        row = self._rows.get(self._hashes.get(key) or hash_secret(key))
         if row is None or not secrets_match(row.key_hash, key):
             raise _invalid_key()
         if row.revoked_at is not None:

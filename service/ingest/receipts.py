@@ -46,7 +46,7 @@ def insert_receipts(
         return set()
     if session.get_bind().dialect.name == "postgresql":
         values = {"app_id": app_id, "event_ids": event_ids, "received_at": now}
-        return set(session.scalars(_array_insert(), values))
+        return set(session.scalars(_array_insert(), values).all())
 
     rows = [
         {"app_id": app_id, "event_id": event_id, "received_at": now}

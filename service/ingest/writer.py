@@ -40,6 +40,7 @@ from service.ingest.accept import (
     plan_report,
     store_plans,
 )
+from service.ingest.counters import EventCounts
 from service.ingest.keys import KeyRing
 from service.ingest.ratelimit import RateLimiter, check_rate_limit
 from service.metrics.metrics import Metrics
@@ -111,6 +112,7 @@ class IngestWriter:
         sessions: sessionmaker[Session],
         settings: Settings,
         metrics: Metrics,
+        threads: int = 1,
         idle_seconds: float = IDLE_SECONDS,
     ) -> None:
         self._sessions = sessions
@@ -119,7 +121,8 @@ class IngestWriter:
         self._idle_seconds = idle_seconds
         self._queue: queue.SimpleQueue[IngestJob] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._max_threads = threads
+        self._threads = 0
 
     async def submit(
         self, key: str, body: bytes, report: bool, limiter: RateLimiter | None
@@ -130,15 +133,15 @@ class IngestWriter:
         job = IngestJob(key, body, report, utcnow(), limiter, loop, future)
         with self._lock:
             self._queue.put(job)
-            if self._thread is None:
-                self._thread = threading.Thread(
+            if self._threads < self._max_threads:
+                self._threads += 1
+                threading.Thread(
                     target=self._run, name="pinwatch-ingest-writer", daemon=True
-                )
-                self._thread.start()
+                ).start()
         return await job.future
 
     def running(self) -> bool:
-        return self._thread is not None
+        return self._threads > 0
 
     def _run(self) -> None:
         while True:
@@ -149,7 +152,7 @@ class IngestWriter:
                     # submit() queues under the same lock, so no request can
                     # arrive between this check and the thread's end.
                     if self._queue.empty():
-                        self._thread = None
+                        self._threads -= 1
                         return
                 continue
             settle(self.write(self._batch(first)))
@@ -195,16 +198,21 @@ class IngestWriter:
                     return [*outcomes, (planned[0][0], exc)]
                 error = type(exc).__name__
                 log.warning("ingest_batch_retried", requests=len(planned), error=error)
-                return outcomes + [self._write_alone(*item) for item in planned]
+                counts = EventCounts()
+                outcomes += [self._write_alone(counts, *item) for item in planned]
+                counts.publish(self._metrics)
+                return outcomes
+        counts = EventCounts()
         for (job, item), result in zip(planned, stored, strict=True):
-            outcomes.append((job, answer(self._metrics, item, result)))
+            outcomes.append((job, answer(counts, item, result)))
+        counts.publish(self._metrics)
         return outcomes
 
-    def _write_alone(self, job: IngestJob, item: Plan) -> Outcome:
+    def _write_alone(self, counts: EventCounts, job: IngestJob, item: Plan) -> Outcome:
         try:
             with self._sessions() as session:
                 stored = store_plans(session, self._settings, [item])
                 session.commit()
         except Exception as exc:
             return job, exc
-        return job, answer(self._metrics, item, stored[0])
+        return job, answer(counts, item, stored[0])

@@ -19,6 +19,8 @@ def test_quick_run_writes_page(tmp_path: Path) -> None:
             "1",
             "--cases",
             "bare,native_1_sqlite",
+            "--connections",
+            "16",
             "--output",
             str(page),
         ]
@@ -26,8 +28,8 @@ def test_quick_run_writes_page(tmp_path: Path) -> None:
 
     text = page.read_text()
     assert status == 0
-    assert "| bare endpoint | " in text
-    assert "| single-event ingest, 1 per request, SQLite | " in text
+    assert "| bare endpoint, 16 connections | " in text
+    assert "| single-event ingest, 1 per request, SQLite, 16 connections | " in text
     assert "failed)" not in text
     assert "## Targets" in text
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from service.core.db import utcnow
 from service.core.settings import Settings
 from service.ingest.accept import Answer, answer, plan_events, store_plans
+from service.ingest.counters import EventCounts
 from service.ingest.keys import Sender
 from service.metrics.metrics import Metrics
 from service.registry.models import IngestKey
@@ -31,4 +32,7 @@ def store_events_body(
     plan = plan_events(settings, sender_of(key), body, utcnow())
     [stored] = store_plans(session, settings, [plan])
     session.commit()
-    return answer(Metrics(), plan, stored)
+    counts = EventCounts()
+    response = answer(counts, plan, stored)
+    counts.publish(Metrics())
+    return response

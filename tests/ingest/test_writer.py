@@ -161,7 +161,8 @@ def test_unreachable_database_fails_every_request(
 def test_thread_ends_when_idle_and_restarts(
     engine: Engine, settings: Settings, key: str
 ) -> None:
-    writer = IngestWriter(session_factory(engine), settings, Metrics(), 0.05)
+    sessions = session_factory(engine)
+    writer = IngestWriter(sessions, settings, Metrics(), idle_seconds=0.05)
 
     async def post() -> Any:
         body = orjson.dumps(events_body(check_event()))
@@ -191,3 +192,32 @@ def test_concurrent_requests_all_get_answers(client: TestClient, key: str) -> No
 
     assert [result.accepted for result in results] == [1] * 20
     assert after.status_code == 202
+
+
+def test_batch_adds_each_request_to_the_metrics(
+    engine: Engine,
+    settings: Settings,
+    loop: asyncio.AbstractEventLoop,
+    key: str,
+    domain: Domain,
+) -> None:
+    metrics = Metrics()
+    writer = IngestWriter(session_factory(engine), settings, metrics)
+    repeated = check_event(count=2)
+    jobs = [job(loop, key, events_body(check_event(count=2))) for _ in range(3)]
+    jobs += [
+        job(loop, key, events_body(repeated)),
+        job(loop, key, events_body(repeated)),
+    ]
+
+    writer.write(jobs)
+
+    def sample(name: str, **labels: str) -> float | None:
+        value: float | None = metrics.registry.get_sample_value(name, labels)
+        return value
+
+    events = {"source": "native", "type": "pin_check"}
+    assert sample("pinwatch_events_total", **events, outcome="accepted") == 4
+    assert sample("pinwatch_events_total", **events, outcome="duplicate") == 1
+    checks = {"domain": "api.example.com", "app": "android:com.example.bank"}
+    assert sample("pinwatch_pin_checks_total", **checks) == 8
