@@ -94,3 +94,16 @@ def make_chain(hostname: str = "api.example.com", root: Issued | None = None) ->
     intermediate = issue("Test Intermediate CA", root, ca=True)
     leaf = issue(hostname, intermediate, sans=[hostname])
     return Chain(root, intermediate, leaf)
+
+
+def undecodable_subject_der() -> bytes:
+    """Return a certificate whose subject common name is not valid UTF-8.
+
+    The name bytes are changed after signing, so the signature is broken too,
+    but cryptography loads the certificate and fails only on reading the name.
+    """
+    marker = "zzzzundecodablezzzz"
+    der = issue(marker).certificate.public_bytes(Encoding.DER)
+    # The issuer comes first in the DER, so the last copy is the subject.
+    head, _, tail = der.rpartition(marker.encode())
+    return head + b"\xff" * len(marker) + tail

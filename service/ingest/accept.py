@@ -1,11 +1,12 @@
-"""Accepting a request body: parse and check it, store it, then answer and count.
+"""Accepting a request body: parse and check it, store it, then count and respond.
 
-``plan_events`` and ``plan_report`` only read the body; they raise the
+``plan_events`` and ``plan_report`` only read the body. They raise the
 client's error or return a ``Plan``. ``store_plans`` writes the plans of many
-requests in the caller's transaction, and ``answer`` builds each response and
-counts its events once that transaction is committed, so a response is only
-sent for events that are in the database, and counters only count committed
-ones. All of them run on the ingest writer's thread (``service.ingest.writer``).
+requests in the caller's transaction, and ``build_response`` builds each
+response and counts its events once that transaction is committed. So a
+response is only sent for events that are in the database, and counters only
+count committed ones. All of them run on the ingest writer's thread
+(``service.ingest.writer``).
 """
 
 from dataclasses import dataclass, field
@@ -36,21 +37,22 @@ UNKNOWN_VERSION = "unknown"
 MAX_VERSION_LENGTH = 64
 MAX_SDK_LENGTH = 200
 
-Answer = EventsAccepted | ReportAccepted
+IngestResponse = EventsAccepted | ReportAccepted
 
 
 @dataclass
 class Plan:
-    """What one request stores, and what its answer needs.
+    """A parsed request: the rows it stores and the facts its response needs.
 
-    A plan holds a ``submission`` of events, or a ``quarantined`` report body
-    with the reason it matched no format.
+    A plan contains a ``submission`` of events, or a ``quarantined`` report
+    body with the reason it matched no format.
     """
 
     sender: Sender
     report: bool
     submission: Submission | None = None
     quarantined: tuple[bytes, str] | None = None
+    received_at: datetime | None = None
     rejected: list[RejectedEvent] = field(default_factory=list)
     # The ``type`` metric label of each rejected native event.
     rejected_types: list[str] = field(default_factory=list)
@@ -95,6 +97,12 @@ def plan_events(
     )
 
 
+def _quarantine(
+    sender: Sender, body: bytes, reason: str, received_at: datetime
+) -> Plan:
+    return Plan(sender, True, quarantined=(body, reason), received_at=received_at)
+
+
 def plan_report(
     settings: Settings, sender: Sender, body: bytes, received_at: datetime
 ) -> Plan:
@@ -102,10 +110,10 @@ def plan_report(
     try:
         document = load_json(body)
     except JsonTooDeep as exc:
-        return Plan(sender, report=True, quarantined=(body, exc.message))
+        return _quarantine(sender, body, exc.message, received_at)
     report = parse_report(document, settings)
     if isinstance(report, UnrecognisedReport):
-        return Plan(sender, report=True, quarantined=(body, report.reason))
+        return _quarantine(sender, body, report.reason, received_at)
     check_app(report.app, sender)
 
     version = report.app.version if report.app else UNKNOWN_VERSION
@@ -129,15 +137,24 @@ def store_plans(
     """
     for plan in plans:
         if plan.quarantined is not None:
+            assert plan.received_at is not None  # set with every quarantine
             body, reason = plan.quarantined
-            quarantine_report(session, settings, plan.sender.app_id, body, reason)
+            app_id = plan.sender.app_id
+            quarantine_report(session, settings, app_id, body, reason, plan.received_at)
+
     submissions = [plan.submission for plan in plans if plan.submission is not None]
-    stored = iter(store_submissions(session, settings, submissions))
-    return [next(stored) if plan.submission is not None else None for plan in plans]
+    stored = store_submissions(session, settings, submissions)
+    outcomes: list[StoredEvents | None] = []
+    remaining = iter(stored)
+    for plan in plans:
+        outcomes.append(next(remaining) if plan.submission is not None else None)
+    return outcomes
 
 
-def answer(counts: EventCounts, plan: Plan, stored: StoredEvents | None) -> Answer:
-    """Count a committed plan's events and return the client's response."""
+def build_response(
+    counts: EventCounts, plan: Plan, stored: StoredEvents | None
+) -> IngestResponse:
+    """Count a committed plan's events and build the client's response."""
     if stored is None:
         counts.add_quarantined()
         assert plan.quarantined is not None

@@ -6,9 +6,10 @@ other hostnames are only counted in the metrics, under ``unregistered``.
 
 from collections import Counter
 
-from service.ingest.context import domain_label
 from service.ingest.events import IncomingEvent
-from service.registry.models import Domain
+
+# An event with the id of its registered domain, None when it has none.
+EventOfDomain = tuple[IncomingEvent, int | None]
 
 
 def served_keys(event: IncomingEvent) -> list[str]:
@@ -19,22 +20,15 @@ def served_keys(event: IncomingEvent) -> list[str]:
 
 
 def count_checks(
-    events: list[tuple[IncomingEvent, Domain | None]],
+    events: list[EventOfDomain],
 ) -> tuple[Counter[int], Counter[tuple[int, str]]]:
     """Sum pin_check counts per domain id, and per (domain id, served pin)."""
     checks: Counter[int] = Counter()
     served: Counter[tuple[int, str]] = Counter()
-    for event, domain in events:
-        if domain is None:
+    for event, domain_id in events:
+        if domain_id is None:
             continue
-        checks[domain.id] += event.count
+        checks[domain_id] += event.count
         for pin in served_keys(event):
-            served[(domain.id, pin)] += event.count
+            served[(domain_id, pin)] += event.count
     return checks, served
-
-
-def check_labels(
-    events: list[tuple[IncomingEvent, Domain | None]],
-) -> list[tuple[str, int]]:
-    """Return the (domain label, count) of each pin_check, for the metrics."""
-    return [(domain_label(domain), event.count) for event, domain in events]

@@ -97,8 +97,11 @@ class KeyRing:
         self._rows = {row.key_hash: row for row in rows}
 
     def sender(self, key: str) -> Sender:
-        """Return the key's app, or raise 401 when unknown and 403 when revoked."""
-        row = self._rows.get(self._hashes.get(key) or hash_secret(key))
+        """Return the app of one of the ring's keys.
+
+        Raises 401 when the key is unknown and 403 when it is revoked.
+        """
+        row = self._rows.get(self._hashes[key])
         if row is None or not secrets_match(row.key_hash, key):
             raise _invalid_key()
         if row.revoked_at is not None:

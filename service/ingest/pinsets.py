@@ -10,29 +10,27 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from service.ingest.events import IncomingEvent
+from service.ingest.checks import EventOfDomain
 from service.ingest.upsert import upsert
-from service.registry.models import Domain, ReleasePinset
+from service.registry.models import ReleasePinset
 
 # Sorted canonical pins, expiry date, and whether pinning is enforced.
 Pinset = tuple[list[str], date | None, bool]
 
 
-def reported_pinsets(
-    events: list[tuple[IncomingEvent, Domain | None]],
-) -> dict[int, Pinset]:
+def reported_pinsets(events: list[EventOfDomain]) -> dict[int, Pinset]:
     """Return the pinset per domain id that the request's events report.
 
     The last event of the request wins. Events without known pins, or for
     hostnames that match no registered domain, teach nothing.
     """
     pinsets: dict[int, Pinset] = {}
-    for event, domain in events:
-        if domain is None or not event.known_pins:
+    for event, domain_id in events:
+        if domain_id is None or not event.known_pins:
             continue
         enforced = event.enforced is not False  # unknown counts as enforced
         pins = sorted(set(event.known_pins))
-        pinsets[domain.id] = (pins, event.pinset_expires, enforced)
+        pinsets[domain_id] = (pins, event.pinset_expires, enforced)
     return pinsets
 
 

@@ -1,8 +1,9 @@
 """Quarantine for report bodies that are JSON but match no known format."""
 
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 
-from service.core.db import utcnow
 from service.core.settings import Settings
 from service.ingest.context import storable_text
 from service.ingest.models import QuarantinedReport
@@ -16,12 +17,13 @@ def quarantine_report(
     app_id: int,
     body: bytes,
     reason: str,
+    received_at: datetime,
 ) -> None:
     """Keep the raw body, cut to ``max_quarantine_bytes``, for later inspection."""
     stored_body = body[: settings.max_quarantine_bytes]
     session.add(
         QuarantinedReport(
-            received_at=utcnow(),
+            received_at=received_at,
             app_id=app_id,
             reason=storable_text(reason, MAX_REASON_LENGTH) or "",
             size=len(body),

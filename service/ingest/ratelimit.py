@@ -146,7 +146,8 @@ def check_rate_limit(limiter: RateLimiter | None, sender: Sender) -> None:
     """Raise ``rate_limited`` (429) when the ingest key sends past its limit.
 
     The ingest writer calls it once the key is authenticated and before the
-    body is parsed, so a rejected request costs a share of one key look-up.
+    body is parsed, so a rejected request costs reading its body and a share
+    of one key look-up, but no parsing and no write.
     """
     if limiter is None:
         return

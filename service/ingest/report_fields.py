@@ -6,6 +6,7 @@ type or too long, because clients never resend a report.
 """
 
 import re
+from functools import lru_cache
 from typing import Any
 
 Report = dict[str, Any]
@@ -68,12 +69,26 @@ def read_list(body: Report, key: str) -> list[Any]:
     return value
 
 
+# Longer texts are never cached, so the cache stays below 2 MB.
+MAX_CACHED_HOSTNAME_TEXT = 300
+
+
 def normalise_hostname(text: str) -> str | None:
     """Return a host name in lower case without a trailing dot, or None if invalid."""
+    if len(text) > MAX_CACHED_HOSTNAME_TEXT:
+        return _normalised(text)
+    return _cached(text)
+
+
+def _normalised(text: str) -> str | None:
     hostname = text.strip().lower().rstrip(".")
     if not hostname or len(hostname) > MAX_HOSTNAME_LENGTH:
         return None
     return hostname if _HOSTNAME.fullmatch(hostname) else None
+
+
+# An app reports the same few hosts again and again.
+_cached = lru_cache(maxsize=4096)(_normalised)
 
 
 def read_hostname(body: Report) -> str:

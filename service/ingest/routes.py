@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from service.core.errors import error_responses
-from service.ingest.accept import Answer
+from service.ingest.accept import IngestResponse
 from service.ingest.body import check_json_media_type, read_body
 from service.ingest.keys import require_key
 from service.ingest.ratelimit import ingest_limiter
@@ -46,7 +46,7 @@ EVENTS_EXAMPLE: dict[str, Any] = {
 # rest of a single-event request on the event loop (see docs/benchmarks.md).
 
 
-async def _store(request: Request, key: str, report: bool) -> Answer:
+async def _submit(request: Request, key: str, report: bool) -> IngestResponse:
     """Read the body and wait until the ingest writer has stored it."""
     state = request.app.state
     body = await read_body(request, state.settings)
@@ -54,9 +54,11 @@ async def _store(request: Request, key: str, report: bool) -> Answer:
     return await writer.submit(key, body, report, ingest_limiter(request.app))
 
 
-def _accepted(answer: Answer, headers: dict[str, str] | None = None) -> Response:
+def _accepted(
+    response: IngestResponse, headers: dict[str, str] | None = None
+) -> Response:
     return Response(
-        answer.model_dump_json(),
+        response.model_dump_json(),
         status_code=202,
         media_type="application/json",
         headers=headers,
@@ -102,7 +104,7 @@ async def post_events(request: Request) -> Response:
     """
     key = require_key(request)
     check_json_media_type(request)
-    return _accepted(await _store(request, key, report=False))
+    return _accepted(await _submit(request, key, report=False))
 
 
 @router.post(
@@ -141,7 +143,7 @@ async def post_reports(request: Request) -> Response:
     `POST /v1/events`.
     """
     key = require_key(request)
-    return _accepted(await _store(request, key, report=True), CORS_HEADERS)
+    return _accepted(await _submit(request, key, report=True), CORS_HEADERS)
 
 
 @router.options("/v1/reports", status_code=204, include_in_schema=False)

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from service.core.security import install_hash
 from service.core.settings import Settings
-from service.ingest.checks import check_labels, count_checks
-from service.ingest.context import Origin, Submission
+from service.ingest.checks import count_checks
+from service.ingest.context import Origin, Submission, domain_label
 from service.ingest.domain_cache import cache_seconds, domain_cache
 from service.ingest.events import IncomingEvent
 from service.ingest.failures import (
@@ -255,22 +255,31 @@ def store_submissions(
     hostnames = {e.hostname for _, stored, _ in origins for e in stored.accepted}
     domains = match_domains(session, hostnames, cache_seconds(settings))
 
+    # Read once per hostname: the per-event loops below then touch no ORM
+    # attribute, which made up a fifth of storing a batch.
+    ids = {host: domain.id if domain else None for host, domain in domains.items()}
+    labels = {host: domain_label(domain) for host, domain in domains.items()}
+
     reported: dict[PinsetKey, Pinset] = {}
     certificates: dict[bytes, x509.Certificate] = {}
     received: list[Received] = []
     shared = SharedRows()
     for _, stored, origin in origins:
-        matched = [(event, domains[event.hostname]) for event in stored.accepted]
-        for domain_id, pinset in reported_pinsets(matched).items():
+        events = [(event, ids[event.hostname]) for event in stored.accepted]
+        for domain_id, pinset in reported_pinsets(events).items():
             reported[(origin.release_id, domain_id)] = pinset
-        failures = [pair for pair in matched if pair[0].type == "pin_failure"]
+        failures = [
+            (event, domains[event.hostname])
+            for event in stored.accepted
+            if event.type == "pin_failure"
+        ]
         classified = classify_failures(settings, origin, failures)
         certificates.update(classified.certificates)
         received.extend((origin, failure) for failure in classified.failures)
         stored.failures = failure_labels(classified.failures)
-        checked = [pair for pair in matched if pair[0].type == "pin_check"]
-        stored.checks = check_labels(checked)
-        used = {domain.id for _, domain in matched if domain is not None}
+        checked = [pair for pair in events if pair[0].type == "pin_check"]
+        stored.checks = [(labels[e.hostname], e.count) for e, _ in checked]
+        used = {domain_id for _, domain_id in events if domain_id is not None}
         shared.add(origin, used, *count_checks(checked))
 
     now = max(origin.received_at for _, _, origin in origins)

@@ -3,15 +3,16 @@
 An ingest endpoint reads the body, hands it to the writer and waits. The
 writer takes every request that is waiting, up to a limit, looks up their
 keys with one query, parses the bodies, stores them all in one transaction,
-commits, and only then answers each request. Storing many requests together
-costs few more statements than storing one, requests never wait for one
-another's locks within a process, and the event loop never waits for the
-database.
+commits, and only then sends each request its response. Storing many
+requests together costs few more statements than storing one, requests of
+one process never wait for one another's row locks, and the event loop never
+waits for the database.
 
 A request whose own input fails (key, rate limit, body) gets its error and
 the others go on. When storing the batch fails, each request of it is stored
-again alone, so that one request cannot fail the others. When the database is
-unreachable, every request of the batch gets the error, which answers 503.
+again alone, so that one request cannot fail the others, unless the
+connection to the database was lost: then every request of the batch gets
+the error, which the endpoint returns as 503.
 
 The thread starts with the first request and ends after a second without
 one, so an idle process, or an app that a test builds, keeps no thread.
@@ -25,17 +26,18 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.core.db import utcnow
+from service.core.errors import StorageUnavailable
 from service.core.logging import get_logger
 from service.core.settings import Settings
 from service.ingest.accept import (
-    Answer,
+    IngestResponse,
     Plan,
-    answer,
+    build_response,
     plan_events,
     plan_report,
     store_plans,
@@ -48,19 +50,19 @@ from service.metrics.metrics import Metrics
 log = get_logger(__name__)
 
 # A batch ends at this many requests or this many body bytes, whichever comes
-# first, which bounds how long its transaction holds shared rows.
+# first, which bounds how long its transaction keeps shared rows locked.
 MAX_BATCH_REQUESTS = 128
 MAX_BATCH_BYTES = 4 * 1024 * 1024
+# Past this many bytes of waiting bodies, new requests get 503 at once, so
+# that a database slower than the traffic bounds the memory of the queue.
+MAX_QUEUED_BYTES = 64 * 1024 * 1024
 IDLE_SECONDS = 1.0
-
-# The database is unreachable: retrying each request alone would only wait
-# for the same error again.
-STORAGE_ERRORS = (OperationalError, PoolTimeoutError)
+RETRY_AFTER_SECONDS = 5
 
 
 @dataclass
 class IngestJob:
-    """One request waiting for the writer, and the future that answers it."""
+    """One request waiting for the writer, and the future of its response."""
 
     key: str
     body: bytes
@@ -68,18 +70,18 @@ class IngestJob:
     received_at: datetime
     limiter: RateLimiter | None
     loop: asyncio.AbstractEventLoop
-    future: "asyncio.Future[Answer]"
+    future: "asyncio.Future[IngestResponse]"
 
 
-# An answer, or the exception to raise in the waiting request.
-Outcome = tuple[IngestJob, Answer | BaseException]
+# A response, or the exception to raise in the waiting request.
+Outcome = tuple[IngestJob, IngestResponse | Exception]
 
 
 def _resolve(outcomes: list[Outcome]) -> None:
     for job, outcome in outcomes:
         if job.future.done():  # cancelled: the client went away
             continue
-        if isinstance(outcome, BaseException):
+        if isinstance(outcome, Exception):
             job.future.set_exception(outcome)
         else:
             job.future.set_result(outcome)
@@ -88,10 +90,10 @@ def _resolve(outcomes: list[Outcome]) -> None:
 def settle(outcomes: list[Outcome]) -> None:
     """Hand each outcome to its request's event loop, with one wake-up per loop."""
     by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = defaultdict(list)
-    for outcome in outcomes:
-        by_loop[outcome[0].loop].append(outcome)
+    for job, outcome in outcomes:
+        by_loop[job.loop].append((job, outcome))
     for loop, pending in by_loop.items():
-        # A closed loop has no request left that waits for these answers.
+        # A closed loop has no request left that waits for these outcomes.
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(_resolve, pending)
 
@@ -104,6 +106,22 @@ def plan(settings: Settings, keys: KeyRing, job: IngestJob) -> Plan:
     return parse(settings, sender, job.body, job.received_at)
 
 
+def connection_lost(exc: Exception) -> bool:
+    """Tell whether storing failed because the database cannot be reached."""
+    if isinstance(exc, PoolTimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def _overloaded() -> StorageUnavailable:
+    return StorageUnavailable(
+        "Pinwatch receives events faster than the database stores them; "
+        f"retry after {RETRY_AFTER_SECONDS} seconds.",
+        code="ingest_overloaded",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 class IngestWriter:
     """Stores the ingest requests of one process, a batch at a time."""
 
@@ -112,52 +130,68 @@ class IngestWriter:
         sessions: sessionmaker[Session],
         settings: Settings,
         metrics: Metrics,
-        threads: int = 1,
         idle_seconds: float = IDLE_SECONDS,
+        max_queued_bytes: int = MAX_QUEUED_BYTES,
     ) -> None:
         self._sessions = sessions
         self._settings = settings
         self._metrics = metrics
         self._idle_seconds = idle_seconds
+        self._max_queued_bytes = max_queued_bytes
         self._queue: queue.SimpleQueue[IngestJob] = queue.SimpleQueue()
+        # The lock guards the three fields below.
         self._lock = threading.Lock()
-        self._max_threads = threads
-        self._threads = 0
+        self._queued_bytes = 0
+        self._running = False
 
     async def submit(
         self, key: str, body: bytes, report: bool, limiter: RateLimiter | None
-    ) -> Answer:
-        """Store a request's body and return its answer, once it is committed."""
+    ) -> IngestResponse:
+        """Store a request's body and return its response, once it is committed."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Answer] = loop.create_future()
+        future: asyncio.Future[IngestResponse] = loop.create_future()
         job = IngestJob(key, body, report, utcnow(), limiter, loop, future)
         with self._lock:
+            if self._queued_bytes + len(body) > self._max_queued_bytes:
+                raise _overloaded()
+            self._queued_bytes += len(body)
             self._queue.put(job)
-            if self._threads < self._max_threads:
-                self._threads += 1
+            if not self._running:
+                self._running = True
                 threading.Thread(
                     target=self._run, name="pinwatch-ingest-writer", daemon=True
                 ).start()
-        return await job.future
+        return await future
 
     def running(self) -> bool:
-        return self._threads > 0
+        return self._running
 
     def _run(self) -> None:
-        while True:
-            try:
-                first = self._queue.get(timeout=self._idle_seconds)
-            except queue.Empty:
+        idle = False
+        try:
+            while (jobs := self._next_batch()) is not None:
+                settle(self._write_safely(jobs))
+            idle = True
+        finally:
+            # A thread that dies of an error it does not catch lets the next
+            # request start a new one. An idle thread has already done so
+            # under the lock, and a new thread may be running by now.
+            if not idle:
                 with self._lock:
-                    # submit() queues under the same lock, so no request can
-                    # arrive between this check and the thread's end.
-                    if self._queue.empty():
-                        self._threads -= 1
-                        return
-                continue
-            settle(self.write(self._batch(first)))
+                    self._running = False
 
-    def _batch(self, first: IngestJob) -> list[IngestJob]:
+    def _next_batch(self) -> list[IngestJob] | None:
+        """Wait for the next batch; return None once idle for ``idle_seconds``."""
+        try:
+            first = self._queue.get(timeout=self._idle_seconds)
+        except queue.Empty:
+            with self._lock:
+                # submit() queues under the same lock, so no request can
+                # arrive between this check and the thread's end.
+                if self._queue.empty():
+                    self._running = False
+                    return None
+            first = self._queue.get_nowait()
         jobs = [first]
         size = len(first.body)
         while len(jobs) < MAX_BATCH_REQUESTS and size < MAX_BATCH_BYTES:
@@ -167,52 +201,74 @@ class IngestWriter:
                 break
             jobs.append(job)
             size += len(job.body)
+        with self._lock:
+            self._queued_bytes -= size
         return jobs
 
-    def write(self, jobs: list[IngestJob]) -> list[Outcome]:
-        """Store a batch of requests and return the outcome of each."""
+    def _write_safely(self, jobs: list[IngestJob]) -> list[Outcome]:
         try:
-            return self._write_together(jobs)
-        except STORAGE_ERRORS as exc:
+            return self.write(jobs)
+        except Exception as exc:
+            # Every request of the batch gets the error, and the thread lives
+            # on; a dead thread would leave them all waiting.
+            if not connection_lost(exc):
+                log.exception("ingest_batch_failed", requests=len(jobs))
             return [(job, exc) for job in jobs]
 
-    def _write_together(self, jobs: list[IngestJob]) -> list[Outcome]:
+    def write(self, jobs: list[IngestJob]) -> list[Outcome]:
+        """Store a batch of requests and return the outcome of each.
+
+        Raises when the keys cannot be looked up, or when storing failed
+        because the connection to the database was lost.
+        """
         outcomes: list[Outcome] = []
-        planned: list[tuple[IngestJob, Plan]] = []
         with self._sessions() as session:
             keys = KeyRing(session, [job.key for job in jobs])
-            for job in jobs:
-                try:
-                    planned.append((job, plan(self._settings, keys, job)))
-                except Exception as exc:  # the request's own error, or a bug
-                    outcomes.append((job, exc))
-            plans = [item for _, item in planned]
+            planned = self._plan_all(keys, jobs, outcomes)
             try:
-                stored = store_plans(session, self._settings, plans)
+                stored = store_plans(session, self._settings, [p for _, p in planned])
                 session.commit()
-            except STORAGE_ERRORS:
-                raise
             except Exception as exc:
                 session.rollback()
-                if len(planned) == 1:
-                    return [*outcomes, (planned[0][0], exc)]
+                if connection_lost(exc) or len(planned) == 1:
+                    raise
                 error = type(exc).__name__
                 log.warning("ingest_batch_retried", requests=len(planned), error=error)
-                counts = EventCounts()
-                outcomes += [self._write_alone(counts, *item) for item in planned]
-                counts.publish(self._metrics)
-                return outcomes
+                return outcomes + self._write_each_alone(planned)
         counts = EventCounts()
         for (job, item), result in zip(planned, stored, strict=True):
-            outcomes.append((job, answer(counts, item, result)))
+            outcomes.append((job, build_response(counts, item, result)))
         counts.publish(self._metrics)
         return outcomes
 
-    def _write_alone(self, counts: EventCounts, job: IngestJob, item: Plan) -> Outcome:
-        try:
-            with self._sessions() as session:
-                stored = store_plans(session, self._settings, [item])
-                session.commit()
-        except Exception as exc:
-            return job, exc
-        return job, answer(counts, item, stored[0])
+    def _plan_all(
+        self, keys: KeyRing, jobs: list[IngestJob], failed: list[Outcome]
+    ) -> list[tuple[IngestJob, Plan]]:
+        """Plan each job, adding those that fail to ``failed``."""
+        planned: list[tuple[IngestJob, Plan]] = []
+        for job in jobs:
+            # A cancelled request is not stored: its client gave up and will
+            # send it again. The future is only read here, which is safe from
+            # this thread.
+            if job.future.cancelled():
+                continue
+            try:
+                planned.append((job, plan(self._settings, keys, job)))
+            except Exception as exc:  # the request's own error, or a bug
+                failed.append((job, exc))
+        return planned
+
+    def _write_each_alone(self, planned: list[tuple[IngestJob, Plan]]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        counts = EventCounts()
+        for job, item in planned:
+            try:
+                with self._sessions() as session:
+                    [stored] = store_plans(session, self._settings, [item])
+                    session.commit()
+            except Exception as exc:
+                outcomes.append((job, exc))
+                continue
+            outcomes.append((job, build_response(counts, item, stored)))
+        counts.publish(self._metrics)
+        return outcomes

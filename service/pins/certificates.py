@@ -76,11 +76,36 @@ def load_certificate(
         # below, so the warning adds nothing that a caller can act on.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-            return x509.load_der_x509_certificate(der)
+            certificate = x509.load_der_x509_certificate(der)
     except ValueError as exc:
         raise CertificateError(
             "certificate is not a valid X.509 DER structure"
         ) from exc
+    _check_decodable(certificate)
+    return certificate
+
+
+UNDECODABLE = (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType)
+
+
+def _check_decodable(certificate: x509.Certificate) -> None:
+    """Raise ``CertificateError`` unless the names and extensions decode.
+
+    cryptography decodes them only when they are first read. A name that is
+    not valid UTF-8, for one, would otherwise fail much later, while a stored
+    failure is analysed.
+    """
+    for part in ("subject", "issuer", "extensions"):
+        try:
+            getattr(certificate, part)
+        except (
+            ValueError,
+            x509.DuplicateExtension,
+            x509.UnsupportedGeneralNameType,
+        ) as exc:
+            raise CertificateError(
+                f"certificate {part} cannot be decoded: {exc}"
+            ) from exc
 
 
 def load_pem_bundle(text: str) -> list[x509.Certificate]:

@@ -7,7 +7,12 @@ from sqlalchemy.orm import Session
 
 from service.core.db import utcnow
 from service.core.settings import Settings
-from service.ingest.accept import Answer, answer, plan_events, store_plans
+from service.ingest.accept import (
+    IngestResponse,
+    build_response,
+    plan_events,
+    store_plans,
+)
 from service.ingest.counters import EventCounts
 from service.ingest.keys import Sender
 from service.metrics.metrics import Metrics
@@ -27,12 +32,12 @@ def sender_of(key: IngestKey) -> Sender:
 
 def store_events_body(
     session: Session, settings: Settings, key: IngestKey, body: bytes
-) -> Answer:
-    """Store a ``POST /v1/events`` body in one transaction of its own, and answer."""
+) -> IngestResponse:
+    """Store a ``POST /v1/events`` body in its own transaction, as the writer does."""
     plan = plan_events(settings, sender_of(key), body, utcnow())
     [stored] = store_plans(session, settings, [plan])
     session.commit()
     counts = EventCounts()
-    response = answer(counts, plan, stored)
+    response = build_response(counts, plan, stored)
     counts.publish(Metrics())
     return response

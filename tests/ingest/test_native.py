@@ -1,3 +1,4 @@
+import base64
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from service.core.settings import Settings
 from service.ingest.models import EventReceipt
 from service.ingest.native import parse_native
 from service.pins.pins import pin_text
-from tests.certs import Chain, make_chain
+from tests.certs import Chain, make_chain, undecodable_subject_der
 from tests.conftest import make_settings
 from tests.ingest.conftest import ClientFactory
 from tests.ingest.payloads import (
@@ -140,6 +141,7 @@ def test_missing_install_id_is_422(settings: Settings) -> None:
 def bad_events(chain: Chain) -> list[tuple[object, str]]:
     """Return (event, expected code) for each kind of bad event."""
     long_chain = make_chain().pems() * 4
+    undecodable_pem = base64.b64encode(undecodable_subject_der()).decode()
     return [
         ("not an object", "invalid_event"),
         ({**check_event(), "type": "pin_party"}, "unknown_event_type"),
@@ -158,6 +160,10 @@ def bad_events(chain: Chain) -> list[tuple[object, str]]:
         (check_event(known_pins=[PIN, "abc"]), "invalid_pin"),
         (
             failure_event(chain, served_chain=["not a certificate"]),
+            "invalid_certificate",
+        ),
+        (
+            failure_event(chain, served_chain=[undecodable_pem]),
             "invalid_certificate",
         ),
         (failure_event(chain, served_chain=long_chain), "chain_too_long"),

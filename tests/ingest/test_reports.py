@@ -10,6 +10,7 @@ with fixed certificates whose pins are listed below.
   among the known pins.
 """
 
+import base64
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from service.simulate.trustkit import (
     hpkp_report,
     ios_report,
 )
-from tests.certs import Chain, make_chain
+from tests.certs import Chain, make_chain, undecodable_subject_der
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -316,6 +317,16 @@ def test_unreadable_served_chain_uses_validated() -> None:
             "validated-certificate-chain": chain.pems(),
         }
     )
+
+    event = parse(body).event
+
+    assert event.served_pins == [item.pin for item in chain.certificates]
+
+
+def test_undecodable_certificate_is_skipped() -> None:
+    chain = make_chain()
+    undecodable = base64.b64encode(undecodable_subject_der()).decode()
+    body = hpkp_body(**{"served-certificate-chain": [undecodable, *chain.pems()]})
 
     event = parse(body).event
 

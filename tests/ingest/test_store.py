@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 from service.core.db import session_factory
 from service.core.security import install_hash
 from service.core.settings import Settings
+from service.ingest.accept import IngestResponse
 from service.ingest.models import AppDomain, CheckCount, EventReceipt, Install
-from service.ingest.schemas import EventsAccepted
 from service.ingest.store import parent_hostnames
 from service.registry.models import App, Domain, IngestKey, Release
 from tests.certs import Chain
@@ -174,13 +174,12 @@ def test_concurrent_retries_store_once(
     body = orjson.dumps(events_body(check_event(count=5)))
     sessions = session_factory(engine)
     start = threading.Barrier(2)
-    answers: list[EventsAccepted] = []
+    responses: list[IngestResponse] = []
 
     def post() -> None:
         with sessions() as session:
             start.wait()
-            answer = store_events_body(session, settings, ingest_key, body)
-            answers.append(answer)
+            responses.append(store_events_body(session, settings, ingest_key, body))
 
     threads = [threading.Thread(target=post) for _ in range(2)]
     for thread in threads:
@@ -188,6 +187,6 @@ def test_concurrent_retries_store_once(
     for thread in threads:
         thread.join()
 
-    assert sorted(answer.accepted for answer in answers) == [0, 1]
-    assert sorted(answer.duplicates for answer in answers) == [0, 1]
+    assert sorted(response.accepted for response in responses) == [0, 1]
+    assert sorted(response.duplicates for response in responses) == [0, 1]
     assert [row.checks for row in all_rows(db, CheckCount)] == [5]

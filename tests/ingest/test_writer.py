@@ -44,7 +44,7 @@ def job(
     return IngestJob(key, data, report, utcnow(), None, loop, loop.create_future())
 
 
-def answers(outcomes: list[Outcome]) -> list[Any]:
+def results(outcomes: list[Outcome]) -> list[Any]:
     return [outcome for _, outcome in outcomes]
 
 
@@ -54,7 +54,7 @@ def test_batch_counts_a_repeated_id_once(
     event_id = new_id()
     body = events_body(check_event(id=event_id, count=3))
 
-    first, retry = answers(writer.write([job(loop, key, body), job(loop, key, body)]))
+    first, retry = results(writer.write([job(loop, key, body), job(loop, key, body)]))
 
     assert (first.accepted, first.duplicates) == (1, 0)
     assert (retry.accepted, retry.duplicates) == (0, 1)
@@ -73,7 +73,7 @@ def test_batch_sums_shared_counts(
         for count in (1, 2, 4)
     ]
 
-    outcomes = answers(writer.write(jobs))
+    outcomes = results(writer.write(jobs))
 
     assert [outcome.accepted for outcome in outcomes] == [1, 1, 1]
     assert [row.checks for row in all_rows(db, CheckCount)] == [7]
@@ -91,7 +91,7 @@ def test_request_errors_leave_others_stored(
         job(loop, key, good),
     ]
 
-    unknown, broken, mismatch, stored = answers(writer.write(jobs))
+    unknown, broken, mismatch, stored = results(writer.write(jobs))
 
     assert isinstance(unknown, Unauthorized)
     assert isinstance(broken, BadRequest)
@@ -102,13 +102,13 @@ def test_request_errors_leave_others_stored(
     assert len(all_rows(db, EventReceipt)) == 1
 
 
-def test_batch_with_report_answers_each_shape(
+def test_batch_returns_each_response_shape(
     writer: IngestWriter, loop: asyncio.AbstractEventLoop, key: str
 ) -> None:
     jobs = [job(loop, key, b'{"unknown": "format"}', report=True)]
     jobs.append(job(loop, key, events_body(check_event())))
 
-    quarantined, events = answers(writer.write(jobs))
+    quarantined, events = results(writer.write(jobs))
 
     assert isinstance(quarantined, ReportAccepted)
     assert quarantined.quarantined == 1
@@ -133,7 +133,7 @@ def test_failed_batch_is_stored_request_by_request(
     monkeypatch.setattr(accept, "store_submissions", fails_together)
     jobs = [job(loop, key, events_body(check_event())) for _ in range(3)]
 
-    outcomes = answers(writer.write(jobs))
+    outcomes = results(writer.write(jobs))
 
     assert [outcome.accepted for outcome in outcomes] == [1, 1, 1]
     assert len(all_rows(db, EventReceipt)) == 3
@@ -152,7 +152,7 @@ def test_unreachable_database_fails_every_request(
     monkeypatch.setattr(accept, "store_submissions", unreachable)
     jobs = [job(loop, key, events_body(check_event())) for _ in range(2)]
 
-    outcomes = answers(writer.write(jobs))
+    outcomes = results(writer.write(jobs))
 
     assert all(isinstance(outcome, OperationalError) for outcome in outcomes)
     assert all_rows(db, EventReceipt) == []
@@ -180,7 +180,7 @@ def test_thread_ends_when_idle_and_restarts(
     assert second.accepted == 1
 
 
-def test_concurrent_requests_all_get_answers(client: TestClient, key: str) -> None:
+def test_concurrent_requests_all_get_responses(client: TestClient, key: str) -> None:
     async def post_many() -> list[Any]:
         writer: IngestWriter = client.app.state.ingest_writer  # type: ignore[attr-defined]
         bodies = [orjson.dumps(events_body(check_event())) for _ in range(20)]

@@ -18,7 +18,7 @@ from service.pins.certificates import (
     spki_pin,
 )
 from service.pins.pins import pin_text
-from tests.certs import Issued, issue, make_chain
+from tests.certs import Issued, issue, make_chain, undecodable_subject_der
 
 ISRG_ROOT_X1_PIN = "C5+lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8M="
 BEGIN = "-----BEGIN CERTIFICATE-----"
@@ -199,3 +199,8 @@ def test_p384_certificate_pins_like_p256() -> None:
     issued = issue("p384.example.com", key=key)
 
     assert spki_pin(load_certificate(issued.pem)) == issued.pin
+
+
+def test_undecodable_subject_is_rejected() -> None:
+    with pytest.raises(CertificateError, match="subject cannot be decoded"):
+        load_certificate(undecodable_subject_der())
