@@ -14,6 +14,7 @@ from service.core.logging import configure_logging, get_logger
 from service.core.requests import RequestContextMiddleware
 from service.core.settings import Settings, get_settings
 from service.ingest import routes as ingest_routes
+from service.ingest.keys import KnownKeys
 from service.ingest.writer import IngestWriter
 from service.metrics import routes as metrics_routes
 from service.readiness import routes as readiness_routes
@@ -52,6 +53,7 @@ def create_app(
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     metrics_routes.install_metrics(app)
+    app.state.known_keys = KnownKeys()
     app.state.ingest_writer = IngestWriter(
         app.state.sessions, settings, app.state.metrics
     )

@@ -12,6 +12,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.core.logging import get_logger
+from service.core.security import SECRET_PREFIXES
 
 log = get_logger("pinwatch.access")
 
@@ -22,7 +23,9 @@ def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
             text: str = value.decode("latin-1")
-            if _REQUEST_ID.match(text):
+            # A client could send its key as the id, which every log line of
+            # the request would then carry.
+            if _REQUEST_ID.match(text) and not text.startswith(SECRET_PREFIXES):
                 return text
     return uuid.uuid4().hex
 

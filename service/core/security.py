@@ -6,6 +6,8 @@ import secrets
 
 INGEST_KEY_PREFIX = "pwk_"
 API_TOKEN_PREFIX = "pwt_"  # noqa: S105 (a prefix, not a secret)
+# Every generated secret starts with one of these.
+SECRET_PREFIXES = (INGEST_KEY_PREFIX, API_TOKEN_PREFIX)
 
 
 def new_secret(prefix: str) -> str:

@@ -17,33 +17,33 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "production"
     database_url: str = DEFAULT_DATABASE_URL
     secret: str = Field(default="", repr=False)
-    db_pool_size: int = 10
-    db_max_overflow: int = 10
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
     log_level: str = "INFO"
     log_json: bool = True
 
-    max_body_bytes: int = 1024 * 1024
-    max_decompressed_bytes: int = 8 * 1024 * 1024
-    max_events_per_request: int = 1000
-    max_chain_certificates: int = 10
-    max_certificate_bytes: int = 64 * 1024
-    max_quarantine_bytes: int = 64 * 1024
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    max_decompressed_bytes: int = Field(default=8 * 1024 * 1024, ge=1)
+    max_events_per_request: int = Field(default=1000, ge=1)
+    max_chain_certificates: int = Field(default=10, ge=1)
+    max_certificate_bytes: int = Field(default=64 * 1024, ge=1)
+    max_quarantine_bytes: int = Field(default=64 * 1024, ge=0)
     # Requests a second per ingest key, in each process: with R replicas or
     # workers a key may send R times this. A key serves a whole app, and 50 a
     # second covers about 180,000 installs that each post once an hour.
     # 0 turns the limit off.
-    ingest_rate_per_second: float = Field(default=50.0, ge=0)
+    ingest_rate_per_second: float = Field(default=50.0, ge=0, allow_inf_nan=False)
     # Requests a key may send at once after a quiet spell.
     ingest_rate_burst: int = Field(default=200, ge=1)
 
-    metrics_max_versions: int = 15
-    metrics_cache_seconds: float = 15.0
+    metrics_max_versions: int = Field(default=15, ge=1)
+    metrics_cache_seconds: float = Field(default=15.0, ge=0)
     # Seconds a process may serve readiness from a snapshot, and keep the
     # registered domains that ingest matches hostnames against. Unset means
     # 30 and 5 in production, and 0 (always fresh) in development and test.
     readiness_cache_seconds: float | None = Field(default=None, ge=0)
     domain_cache_seconds: float | None = Field(default=None, ge=0)
-    failure_sample_per_hour: int = 100
+    failure_sample_per_hour: int = Field(default=100, ge=0)
     # A device clock further than this from the receive time is a clock skew.
     clock_skew_seconds: int = Field(default=24 * 60 * 60, ge=1)
     # Enterprise TLS inspection roots, as SPKI pins or parts of a subject name

@@ -20,7 +20,7 @@ class EventCounts:
     def __init__(self) -> None:
         # (source, type, outcome)
         self.events: Counter[tuple[str, str, str]] = Counter()
-        # (domain, app ref, app id, version, cause); the version becomes a
+        # (domain, app ref, app id, version, cause). The version becomes a
         # bounded label value only when the counts are added.
         self.failures: Counter[tuple[str, str, int, str, str]] = Counter()
         # (domain, app ref)

@@ -139,7 +139,11 @@ def upsert_signatures(session: Session, received: list[Received]) -> dict[str, i
 
 # Built once, because every batch with failures runs it.
 SAMPLED_THIS_HOUR = (
-    select(FailureCount.signature_id, FailureCount.hour, func.sum(FailureCount.sampled))
+    select(
+        FailureCount.signature_id,
+        FailureCount.hour,
+        func.sum(FailureCount.sampled).label("sampled"),
+    )
     .where(
         FailureCount.signature_id.in_(bindparam("signature_ids", expanding=True)),
         FailureCount.hour.in_(bindparam("hours", expanding=True)),
@@ -165,7 +169,7 @@ def _sample_budgets(
         "hours": sorted({hour for _, hour in keys}),
     }
     used = session.execute(SAMPLED_THIS_HOUR, values)
-    sampled = {(row[0], row[1]): int(row[2] or 0) for row in used}
+    sampled = {(row.signature_id, row.hour): int(row.sampled or 0) for row in used}
     return {key: max(0, cap - sampled.get(key, 0)) for key in keys}
 
 

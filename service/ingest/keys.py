@@ -2,18 +2,23 @@
 
 The key may travel in ``X-Pinwatch-Key``, in ``Authorization: Bearer pwk_...``
 or in the ``key`` query parameter, because TrustKit on iOS cannot add headers.
-A request's key is checked in two steps. The endpoint rejects a missing or
-malformed key at once. The ingest writer looks up the keys of all requests
+A request's key is checked twice. Before the body is read, the endpoint
+rejects a missing, malformed, unknown or revoked key, so a made-up key costs
+no more than one look-up. Keys found valid are remembered per process for
+this first check. The ingest writer then looks up the keys of all requests
 it stores together with one query, in the transaction that stores them, with
 no cache, so a revoked key stops working at once on every process.
 """
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from fastapi import Request
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from service.core.errors import Forbidden, Unauthorized
 from service.core.logging import get_logger
@@ -25,6 +30,15 @@ log = get_logger(__name__)
 KEY_HEADER = "x-pinwatch-key"
 # Generated keys are 47 characters long, so a much longer value is not one.
 MAX_KEY_LENGTH = 200
+# Processes remember this many valid keys, the least recently used dropped.
+MAX_KNOWN_KEYS = 10_000
+_reported_revoked: set[str] = set()
+_reported_lock = threading.Lock()
+
+# Built once, because every request with a key not yet known runs it.
+KEY_BY_HASH = select(IngestKey.id, IngestKey.key_hash, IngestKey.revoked_at).where(
+    IngestKey.key_hash == bindparam("key_hash")
+)
 # Built once, because every batch of ingest requests runs it.
 KEYS_BY_HASH = (
     select(
@@ -73,6 +87,20 @@ def _invalid_key() -> Unauthorized:
     return Unauthorized("The ingest key is invalid.", code="invalid_key")
 
 
+def _revoked(key_id: str) -> Forbidden:
+    # Old builds keep sending a revoked key, so it is logged once per process.
+    with _reported_lock:
+        first = key_id not in _reported_revoked
+        if first and len(_reported_revoked) < MAX_KNOWN_KEYS:
+            _reported_revoked.add(key_id)
+    if first:
+        log.info("ingest_key_revoked", key_id=key_id)
+    return Forbidden(
+        "The ingest key has been revoked. Send a current key of the app.",
+        code="key_revoked",
+    )
+
+
 def require_key(request: Request) -> str:
     """Return the request's key, or raise 401 when it is missing or malformed."""
     key = presented_key(request)
@@ -105,9 +133,55 @@ class KeyRing:
         if row is None or not secrets_match(row.key_hash, key):
             raise _invalid_key()
         if row.revoked_at is not None:
-            log.info("ingest_key_revoked", key_id=row.id)
-            raise Forbidden(
-                "The ingest key has been revoked. Send a current key of the app.",
-                code="key_revoked",
-            )
+            raise _revoked(row.id)
         return Sender(row.id, row.app_id, row.platform, row.bundle_id)
+
+
+class KnownKeys:
+    """Ids of the keys that this process found registered, by key hash.
+
+    Only the check before a body is read uses it. A key revoked since it was
+    remembered gets past that check, and the writer refuses it.
+    """
+
+    def __init__(self, max_keys: int = MAX_KNOWN_KEYS) -> None:
+        self._ids: OrderedDict[str, str] = OrderedDict()
+        self._max_keys = max_keys
+        self._lock = threading.Lock()
+
+    def get(self, key_hash: str) -> str | None:
+        with self._lock:
+            key_id = self._ids.get(key_hash)
+            if key_id is not None:
+                self._ids.move_to_end(key_hash)
+            return key_id
+
+    def add(self, key_hash: str, key_id: str) -> None:
+        with self._lock:
+            self._ids[key_hash] = key_id
+            while len(self._ids) > self._max_keys:
+                self._ids.popitem(last=False)
+
+
+def look_up_key(sessions: sessionmaker[Session], key: str, key_hash: str) -> str:
+    """Return the id of a registered key; raise 401 when unknown, 403 when revoked."""
+    with sessions() as session:
+        row = session.execute(KEY_BY_HASH, {"key_hash": key_hash}).first()
+    if row is None or not secrets_match(row.key_hash, key):
+        raise _invalid_key()
+    if row.revoked_at is not None:
+        raise _revoked(row.id)
+    key_id: str = row.id
+    return key_id
+
+
+async def admit_key(request: Request, key: str) -> str:
+    """Return the id of the request's key, once it is found registered and valid."""
+    state = request.app.state
+    known: KnownKeys = state.known_keys
+    key_hash = hash_secret(key)
+    key_id = known.get(key_hash)
+    if key_id is None:
+        key_id = await run_in_threadpool(look_up_key, state.sessions, key, key_hash)
+        known.add(key_hash, key_id)
+    return key_id

@@ -20,7 +20,6 @@ from fastapi import FastAPI
 from service.core.errors import TooManyRequests
 from service.core.logging import get_logger
 from service.core.settings import Settings
-from service.ingest.keys import Sender
 
 log = get_logger(__name__)
 
@@ -142,22 +141,21 @@ def _retry_after_seconds(wait: float) -> int:
     return max(1, math.ceil(wait))
 
 
-def check_rate_limit(limiter: RateLimiter | None, sender: Sender) -> None:
+def check_rate_limit(limiter: RateLimiter | None, key_id: str) -> None:
     """Raise ``rate_limited`` (429) when the ingest key sends past its limit.
 
-    The ingest writer calls it once the key is authenticated and before the
-    body is parsed, so a rejected request costs reading its body and a share
-    of one key look-up, but no parsing and no write.
+    The endpoints call it once the key is found registered and before the
+    body is read, so a rejected request costs at most one key look-up.
     """
     if limiter is None:
         return
-    decision = limiter.acquire(sender.key_id)
+    decision = limiter.acquire(key_id)
     if decision.allowed:
         return
 
     seconds = _retry_after_seconds(decision.retry_after)
     if decision.starts_limiting:
-        log.warning("ingest_rate_limited", key_id=sender.key_id)
+        log.warning("ingest_rate_limited", key_id=key_id)
     raise TooManyRequests(
         f"This ingest key sent more than {limiter.rate:g} requests a second "
         f"(bursts of {limiter.burst}): retry after {seconds} seconds.",

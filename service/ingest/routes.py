@@ -7,8 +7,8 @@ from fastapi import APIRouter, Request, Response
 from service.core.errors import error_responses
 from service.ingest.accept import IngestResponse
 from service.ingest.body import check_json_media_type, read_body
-from service.ingest.keys import require_key
-from service.ingest.ratelimit import ingest_limiter
+from service.ingest.keys import admit_key, require_key
+from service.ingest.ratelimit import check_rate_limit, ingest_limiter
 from service.ingest.schemas import EventsAccepted, ReportAccepted
 from service.ingest.writer import IngestWriter
 
@@ -46,12 +46,20 @@ EVENTS_EXAMPLE: dict[str, Any] = {
 # rest of a single-event request on the event loop (see docs/benchmarks.md).
 
 
+async def _admit(request: Request) -> str:
+    """Return the request's key once it is registered and within its rate."""
+    key = require_key(request)
+    key_id = await admit_key(request, key)
+    check_rate_limit(ingest_limiter(request.app), key_id)
+    return key
+
+
 async def _submit(request: Request, key: str, report: bool) -> IngestResponse:
     """Read the body and wait until the ingest writer has stored it."""
     state = request.app.state
     body = await read_body(request, state.settings)
     writer: IngestWriter = state.ingest_writer
-    return await writer.submit(key, body, report, ingest_limiter(request.app))
+    return await writer.submit(key, body, report)
 
 
 def _accepted(
@@ -102,7 +110,7 @@ async def post_events(request: Request) -> Response:
     (default 200) to each server process. Past that the response is `429`
     with `Retry-After` in seconds.
     """
-    key = require_key(request)
+    key = await _admit(request)
     check_json_media_type(request)
     return _accepted(await _submit(request, key, report=False))
 
@@ -142,7 +150,7 @@ async def post_reports(request: Request) -> Response:
     is not JSON gets `400`. Reports share the ingest key's rate limit with
     `POST /v1/events`.
     """
-    key = require_key(request)
+    key = await _admit(request)
     return _accepted(await _submit(request, key, report=True), CORS_HEADERS)
 
 

@@ -4,8 +4,8 @@ App-domain links, hourly check counts and hourly served-key counts are shared
 by all requests of an app and its domains. The requests of a batch add to one
 ``SharedRows``, which merges their additions, so each shared row is written
 once per batch. On PostgreSQL an update locks its row until the transaction
-commits, and there the three upserts go out as one statement, so a batch
-holds the locks for one round trip and the commit. SQLite lets one
+commits. There the three upserts go out as one statement, so a batch keeps
+the rows locked for one round trip and the commit. SQLite lets one
 transaction write at a time, so it gets three statements.
 
 Rows are sorted within each statement, so that concurrent batches of other
@@ -37,8 +37,8 @@ ServedKey = tuple[int, str, datetime]
 class SharedRows:
     """What a batch of requests adds to the shared rows, merged per row."""
 
-    # The time of the last event per link.
-    links: dict[LinkKey, datetime] = field(default_factory=dict)
+    # The times of the first and the last event per link.
+    links: dict[LinkKey, tuple[datetime, datetime]] = field(default_factory=dict)
     checks: Counter[CheckKey] = field(default_factory=Counter)
     served: Counter[ServedKey] = field(default_factory=Counter)
     last_served: dict[ServedKey, datetime] = field(default_factory=dict)
@@ -54,7 +54,8 @@ class SharedRows:
         now, hour = origin.received_at, origin.hour
         for domain_id in domain_ids:
             link = (origin.app_id, domain_id)
-            self.links[link] = max(now, self.links.get(link, now))
+            first, last = self.links.get(link, (now, now))
+            self.links[link] = (min(first, now), max(last, now))
         for domain_id, count in checks.items():
             self.checks[(domain_id, origin.app_id, hour)] += count
         for (domain_id, pin), count in served.items():
@@ -85,8 +86,8 @@ def _shared_upsert() -> postgresql.Insert:
         select(
             _array("link_apps", Integer),
             _array("link_domains", Integer),
-            _array("link_times", UTCDateTime),
-            _array("link_times", UTCDateTime),
+            _array("link_firsts", UTCDateTime),
+            _array("link_lasts", UTCDateTime),
         ),
     )
     links = links.on_conflict_do_update(
@@ -135,10 +136,10 @@ def _link_rows(shared: SharedRows) -> list[dict[str, Any]]:
         {
             "app_id": app_id,
             "domain_id": domain_id,
-            "first_seen_at": time,
-            "last_event_at": time,
+            "first_seen_at": first,
+            "last_event_at": last,
         }
-        for (app_id, domain_id), time in sorted(shared.links.items())
+        for (app_id, domain_id), (first, last) in sorted(shared.links.items())
     ]
 
 
@@ -195,7 +196,8 @@ def write_shared_rows(session: Session, shared: SharedRows) -> None:
                 links,
                 link_apps="app_id",
                 link_domains="domain_id",
-                link_times="last_event_at",
+                link_firsts="first_seen_at",
+                link_lasts="last_event_at",
             ),
             **_columns(
                 checks,
@@ -219,16 +221,3 @@ def write_shared_rows(session: Session, shared: SharedRows) -> None:
     upsert(session, AppDomain, links, ["app_id", "domain_id"], _touch_last_event)
     upsert(session, CheckCount, checks, ["domain_id", "app_id", "hour"], _add_to_checks)
     upsert(session, ServedKeyCount, served, served_key, _add_to_served_keys)
-
-
-def update_shared_rows(
-    session: Session,
-    origin: Origin,
-    domain_ids: set[int],
-    checks: Counter[int],
-    served: Counter[tuple[int, str]],
-) -> None:
-    """Write one request's shared rows: links, and counts per domain and pin."""
-    shared = SharedRows()
-    shared.add(origin, domain_ids, checks, served)
-    write_shared_rows(session, shared)

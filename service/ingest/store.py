@@ -239,6 +239,61 @@ def _origins(
     ]
 
 
+@dataclass
+class _MatchedDomains:
+    """The registered domain of each hostname of a batch, with its id and label.
+
+    Ids and labels are read once per hostname, so that the per-event loops
+    touch no ORM attribute, which made up a fifth of storing a batch.
+    """
+
+    domains: dict[str, Domain | None]
+    ids: dict[str, int | None] = field(init=False)
+    labels: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        items = self.domains.items()
+        self.ids = {host: domain.id if domain else None for host, domain in items}
+        self.labels = {host: domain_label(domain) for host, domain in items}
+
+
+@dataclass
+class _BatchRows:
+    """Rows that every request of a batch adds to, written once at the end."""
+
+    pinsets: dict[PinsetKey, Pinset] = field(default_factory=dict)
+    certificates: dict[bytes, x509.Certificate] = field(default_factory=dict)
+    failures: list[Received] = field(default_factory=list)
+    shared: SharedRows = field(default_factory=SharedRows)
+
+    def add(
+        self,
+        settings: Settings,
+        origin: Origin,
+        stored: StoredEvents,
+        matched: _MatchedDomains,
+    ) -> None:
+        """Classify and count one request's new events, and label them."""
+        events = [(event, matched.ids[event.hostname]) for event in stored.accepted]
+        for domain_id, pinset in reported_pinsets(events).items():
+            self.pinsets[(origin.release_id, domain_id)] = pinset
+
+        failures = [
+            (event, matched.domains[event.hostname])
+            for event in stored.accepted
+            if event.type == "pin_failure"
+        ]
+        classified = classify_failures(settings, origin, failures)
+        self.certificates.update(classified.certificates)
+        self.failures.extend((origin, failure) for failure in classified.failures)
+        stored.failures = failure_labels(classified.failures)
+
+        checked = [pair for pair in events if pair[0].type == "pin_check"]
+        stored.checks = [(matched.labels[e.hostname], e.count) for e, _ in checked]
+        used = {domain_id for _, domain_id in events if domain_id is not None}
+        self.shared.add(origin, used, *count_checks(checked))
+
+
 def store_submissions(
     session: Session, settings: Settings, submissions: list[Submission]
 ) -> list[StoredEvents]:
@@ -253,50 +308,20 @@ def store_submissions(
         return claimed
     record_installs(session, [origin for _, _, origin in origins])
     hostnames = {e.hostname for _, stored, _ in origins for e in stored.accepted}
-    domains = match_domains(session, hostnames, cache_seconds(settings))
+    matched = _MatchedDomains(
+        match_domains(session, hostnames, cache_seconds(settings))
+    )
 
-    # Read once per hostname: the per-event loops below then touch no ORM
-    # attribute, which made up a fifth of storing a batch.
-    ids = {host: domain.id if domain else None for host, domain in domains.items()}
-    labels = {host: domain_label(domain) for host, domain in domains.items()}
-
-    reported: dict[PinsetKey, Pinset] = {}
-    certificates: dict[bytes, x509.Certificate] = {}
-    received: list[Received] = []
-    shared = SharedRows()
+    rows = _BatchRows()
     for _, stored, origin in origins:
-        events = [(event, ids[event.hostname]) for event in stored.accepted]
-        for domain_id, pinset in reported_pinsets(events).items():
-            reported[(origin.release_id, domain_id)] = pinset
-        failures = [
-            (event, domains[event.hostname])
-            for event in stored.accepted
-            if event.type == "pin_failure"
-        ]
-        classified = classify_failures(settings, origin, failures)
-        certificates.update(classified.certificates)
-        received.extend((origin, failure) for failure in classified.failures)
-        stored.failures = failure_labels(classified.failures)
-        checked = [pair for pair in events if pair[0].type == "pin_check"]
-        stored.checks = [(labels[e.hostname], e.count) for e, _ in checked]
-        used = {domain_id for _, domain_id in events if domain_id is not None}
-        shared.add(origin, used, *count_checks(checked))
-
+        rows.add(settings, origin, stored, matched)
     now = max(origin.received_at for _, _, origin in origins)
-    learn_pinsets(session, reported, now)
-    store_certificates(session, certificates, now)
-    store_failures(session, settings, received)
+    learn_pinsets(session, rows.pinsets, now)
+    store_certificates(session, rows.certificates, now)
+    store_failures(session, settings, rows.failures)
 
     # The rows below are shared by every request of an app and domain, and on
     # PostgreSQL each update locks its row until commit. Writing them last,
     # after the CPU work, keeps concurrent batches waiting the least.
-    write_shared_rows(session, shared)
+    write_shared_rows(session, rows.shared)
     return claimed
-
-
-def store_events(
-    session: Session, settings: Settings, submission: Submission
-) -> StoredEvents:
-    """Store one request's events, returning which were new and what they counted."""
-    [stored] = store_submissions(session, settings, [submission])
-    return stored

@@ -8,7 +8,7 @@ requests together costs few more statements than storing one, requests of
 one process never wait for one another's row locks, and the event loop never
 waits for the database.
 
-A request whose own input fails (key, rate limit, body) gets its error and
+A request whose own input fails (key, body) gets its error and
 the others go on. When storing the batch fails, each request of it is stored
 again alone, so that one request cannot fail the others, unless the
 connection to the database was lost: then every request of the batch gets
@@ -44,7 +44,6 @@ from service.ingest.accept import (
 )
 from service.ingest.counters import EventCounts
 from service.ingest.keys import KeyRing
-from service.ingest.ratelimit import RateLimiter, check_rate_limit
 from service.metrics.metrics import Metrics
 
 log = get_logger(__name__)
@@ -68,7 +67,6 @@ class IngestJob:
     body: bytes
     report: bool
     received_at: datetime
-    limiter: RateLimiter | None
     loop: asyncio.AbstractEventLoop
     future: "asyncio.Future[IngestResponse]"
 
@@ -99,9 +97,8 @@ def settle(outcomes: list[Outcome]) -> None:
 
 
 def plan(settings: Settings, keys: KeyRing, job: IngestJob) -> Plan:
-    """Authenticate, rate-limit and parse one request, without writing."""
+    """Authenticate and parse one request, without writing."""
     sender = keys.sender(job.key)
-    check_rate_limit(job.limiter, sender)
     parse = plan_report if job.report else plan_events
     return parse(settings, sender, job.body, job.received_at)
 
@@ -144,13 +141,11 @@ class IngestWriter:
         self._queued_bytes = 0
         self._running = False
 
-    async def submit(
-        self, key: str, body: bytes, report: bool, limiter: RateLimiter | None
-    ) -> IngestResponse:
+    async def submit(self, key: str, body: bytes, report: bool) -> IngestResponse:
         """Store a request's body and return its response, once it is committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[IngestResponse] = loop.create_future()
-        job = IngestJob(key, body, report, utcnow(), limiter, loop, future)
+        job = IngestJob(key, body, report, utcnow(), loop, future)
         with self._lock:
             if self._queued_bytes + len(body) > self._max_queued_bytes:
                 raise _overloaded()

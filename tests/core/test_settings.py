@@ -38,3 +38,19 @@ def test_development_uses_builtin_secret(monkeypatch: pytest.MonkeyPatch) -> Non
     settings = Settings(env="development")
 
     assert settings.secret == DEVELOPMENT_SECRET
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("max_decompressed_bytes", -5),
+        ("max_body_bytes", 0),
+        ("max_events_per_request", 0),
+        ("db_pool_size", 0),
+        ("ingest_rate_per_second", float("inf")),
+        ("failure_sample_per_hour", -1),
+    ],
+)
+def test_out_of_range_setting_is_rejected(name: str, value: object) -> None:
+    with pytest.raises(ValidationError, match=name):
+        Settings(env="development", **{name: value})

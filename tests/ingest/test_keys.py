@@ -8,8 +8,10 @@ from sqlalchemy.orm import Session
 from service.app import create_app
 from service.core.db import create_db_engine, utcnow
 from service.core.settings import Settings
+from service.ingest.keys import KnownKeys
 from service.registry.models import App, IngestKey
 from tests.factories import make_key
+from tests.ingest.conftest import ClientFactory
 from tests.ingest.payloads import check_event, error_code, events_body
 
 
@@ -125,3 +127,29 @@ def test_revocation_reaches_other_instances(
     assert before == 202
     assert revoked.status_code == 204
     assert after == 403
+
+
+def test_unknown_key_is_refused_before_body(
+    client_with: ClientFactory, key: str
+) -> None:
+    client = client_with(max_body_bytes=100)
+    body = events_body(*[check_event() for _ in range(20)])
+
+    unknown = client.post("/v1/events", json=body, headers={"X-Pinwatch-Key": "pwk_x"})
+    known = client.post("/v1/events", json=body, headers={"X-Pinwatch-Key": key})
+
+    assert unknown.status_code == 401
+    assert known.status_code == 413
+
+
+def test_known_keys_drop_least_recently_used() -> None:
+    known = KnownKeys(max_keys=2)
+    known.add("hash-a", "a")
+    known.add("hash-b", "b")
+    known.get("hash-a")
+
+    known.add("hash-c", "c")
+
+    assert known.get("hash-a") == "a"
+    assert known.get("hash-b") is None
+    assert known.get("hash-c") == "c"

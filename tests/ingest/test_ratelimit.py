@@ -292,3 +292,17 @@ def test_limit_is_declared_in_openapi(client: TestClient) -> None:
 
     assert "429" in paths["/v1/events"]["post"]["responses"]
     assert "429" in paths["/v1/reports"]["post"]["responses"]
+
+
+def test_limit_applies_before_body_is_read(
+    client_with: ClientFactory, key: str
+) -> None:
+    clock = FakeClock()
+    client = client_with(max_body_bytes=100)
+    client.app.state.ingest_limiter = RateLimiter(1, 1, clock=clock)
+    post_check(client, key)
+    oversized = events_body(*[check_event() for _ in range(20)])
+
+    response = post_events(client, key, oversized)
+
+    assert response.status_code == 429

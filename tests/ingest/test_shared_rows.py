@@ -8,13 +8,26 @@ from sqlalchemy.orm import Session
 
 from service.ingest.context import Origin
 from service.ingest.models import AppDomain, CheckCount, ServedKeyCount
-from service.ingest.shared_rows import update_shared_rows
+from service.ingest.shared_rows import SharedRows, write_shared_rows
 from service.registry.models import App, Domain
 from tests.factories import make_app, make_domain
 
 RECEIVED = datetime(2026, 5, 1, 12, 30, tzinfo=UTC)
 PIN_A = "A" * 43 + "="
 PIN_B = "B" * 43 + "="
+
+
+def update_shared_rows(
+    db: Session,
+    origin: Origin,
+    domain_ids: set[int],
+    checks: Counter[int],
+    served: Counter[tuple[int, str]],
+) -> None:
+    """Write the shared rows of one request, as a batch of one."""
+    shared = SharedRows()
+    shared.add(origin, domain_ids, checks, served)
+    write_shared_rows(db, shared)
 
 
 def make_origin(app: App, received_at: datetime = RECEIVED) -> Origin:
@@ -84,3 +97,18 @@ def test_nothing_to_write_adds_no_rows(db: Session) -> None:
 
     assert db.scalars(select(AppDomain)).all() == []
     assert db.scalars(select(CheckCount)).all() == []
+
+
+def test_batch_link_keeps_first_and_last_event(db: Session) -> None:
+    app, api, _cdn = arrange(db)
+    later = RECEIVED + timedelta(minutes=5)
+    shared = SharedRows()
+    shared.add(make_origin(app, later), {api.id}, Counter(), Counter())
+    shared.add(make_origin(app), {api.id}, Counter(), Counter())
+
+    write_shared_rows(db, shared)
+    db.commit()
+
+    [link] = db.scalars(select(AppDomain)).all()
+    assert link.first_seen_at == RECEIVED
+    assert link.last_event_at == later

@@ -41,7 +41,7 @@ def job(
     loop: asyncio.AbstractEventLoop, key: str, body: Any, report: bool = False
 ) -> IngestJob:
     data = body if isinstance(body, bytes) else orjson.dumps(body)
-    return IngestJob(key, data, report, utcnow(), None, loop, loop.create_future())
+    return IngestJob(key, data, report, utcnow(), loop, loop.create_future())
 
 
 def results(outcomes: list[Outcome]) -> list[Any]:
@@ -166,7 +166,7 @@ def test_thread_ends_when_idle_and_restarts(
 
     async def post() -> Any:
         body = orjson.dumps(events_body(check_event()))
-        return await writer.submit(key, body, report=False, limiter=None)
+        return await writer.submit(key, body, report=False)
 
     first = asyncio.run(post())
     deadline = time.monotonic() + 5
@@ -184,7 +184,7 @@ def test_concurrent_requests_all_get_responses(client: TestClient, key: str) -> 
     async def post_many() -> list[Any]:
         writer: IngestWriter = client.app.state.ingest_writer  # type: ignore[attr-defined]
         bodies = [orjson.dumps(events_body(check_event())) for _ in range(20)]
-        posts = [writer.submit(key, body, False, None) for body in bodies]
+        posts = [writer.submit(key, body, False) for body in bodies]
         return await asyncio.gather(*posts)
 
     results = asyncio.run(post_many())
