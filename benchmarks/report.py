@@ -99,6 +99,19 @@ def extras(results: dict[str, CaseResult]) -> list[str]:
     return lines
 
 
+def _rounds_section(rounds: list[str]) -> list[str]:
+    if not rounds:
+        return []
+    return [
+        "Each case above is the median of its rounds. The rounds ran in turn, "
+        "so a busy spell of the machine lowered every case of a round alike. "
+        "Every round, in order:",
+        "",
+        *rounds,
+        "",
+    ]
+
+
 def _verdict_row(verdict: Verdict) -> str:
     met = {True: "met", False: "**missed**", None: "not run"}[verdict.met]
     return f"| {verdict.target} | {verdict.measured} | {met} |"
@@ -119,11 +132,22 @@ def soak_lines(soak: SoakResult) -> list[str]:
     ]
 
 
+def rounds_lines(runs: dict[str, list[CaseResult]]) -> list[str]:
+    """List the throughput of every round of the cases that ran more than once."""
+    lines = []
+    for cases in runs.values():
+        if len(cases) > 1:
+            figures = ", ".join(_rate(case) for case in cases)
+            lines.append(f"- {cases[0].title}: {figures}")
+    return lines
+
+
 def render(
     results: dict[str, CaseResult],
     soak: SoakResult | None,
     config: RunConfig,
     context: dict[str, str],
+    rounds: list[str] | None = None,
 ) -> str:
     """Return the whole page; ``context`` contains the commands and versions."""
     checked = verdicts(results, soak)
@@ -155,6 +179,7 @@ def render(
         "",
         *extras(results),
         "",
+        *_rounds_section(rounds or []),
         "## Targets",
         "",
         "| Target | Measured | Result |",
@@ -164,5 +189,5 @@ def render(
     ]
     if soak is not None:
         lines += ["## Soak", "", *soak_lines(soak), ""]
-    lines += ["## What limits the missed targets", "", ANALYSIS.read_text().strip(), ""]
+    lines += ["## Profile and limits", "", ANALYSIS.read_text().strip(), ""]
     return "\n".join(lines)

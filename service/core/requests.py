@@ -16,6 +16,13 @@ from service.core.security import SECRET_PREFIXES
 
 log = get_logger("pinwatch.access")
 
+# Successful requests to these paths are logged at DEBUG: apps post events and
+# probes and Prometheus poll many times a second, and the metrics count them.
+# Their errors, and every other request, are logged at INFO.
+QUIET_PATHS = frozenset(
+    {"/v1/events", "/v1/reports", "/healthz", "/readyz", "/metrics"}
+)
+
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -57,7 +64,8 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            log.info(
+            quiet = status < 400 and scope["path"] in QUIET_PATHS
+            (log.debug if quiet else log.info)(
                 "request",
                 method=scope["method"],
                 path=scope["path"],

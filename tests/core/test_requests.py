@@ -82,7 +82,8 @@ def test_query_keys_never_reach_logs(
     revoked = make_key(db, app, revoked=True)
     env = server_env(
         database_url,
-        PINWATCH_LOG_LEVEL="INFO",
+        # DEBUG includes the access lines of successful ingest requests.
+        PINWATCH_LOG_LEVEL="DEBUG",
         PINWATCH_INGEST_RATE_PER_SECOND="0.01",
         PINWATCH_INGEST_RATE_BURST="3",
     )
@@ -100,3 +101,28 @@ def test_query_keys_never_reach_logs(
     assert revoked not in output
     assert "pwk_" not in output
     assert "key=" not in output
+
+
+def test_successful_ingest_is_logged_at_debug(
+    database_url: str, db: Session, tmp_path: Path
+) -> None:
+    app = make_app(db, "ios", "com.example.bank")
+    key = make_key(db, app)
+    env = server_env(database_url, PINWATCH_LOG_LEVEL="INFO")
+
+    body = orjson.dumps(events_body(check_event(), platform="ios"))
+    sent = [("/v1/reports", trustkit_body()), ("/v1/events", body)]
+    sent.append(("/v1/events", b"{not json"))
+
+    with pinwatch_server(env, tmp_path) as server, httpx.Client() as http:
+        responses = [
+            http.post(f"{server.url}{path}", params={"key": key}, content=content)
+            for path, content in sent
+        ]
+    output = server.log.read_text()
+
+    lines = output.splitlines()
+    access_lines = [line for line in lines if '"request"' in line and "/v1/" in line]
+    assert [response.status_code for response in responses] == [202, 202, 400]
+    assert len(access_lines) == 1
+    assert '"status":400' in access_lines[0]
