@@ -166,6 +166,15 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {})
         )
 
+    # Starlette calls this one for any other exception, and raises the
+    # exception again after the response, so the server logs its traceback.
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.error("request_failed", error=type(exc).__name__)
+        return error_response(
+            500, "internal_error", "Pinwatch failed to handle the request."
+        )
+
     @app.exception_handler(OperationalError)
     @app.exception_handler(PoolTimeoutError)
     async def _storage(_request: Request, exc: Exception) -> JSONResponse:

@@ -112,8 +112,8 @@ def connection_lost(exc: Exception) -> bool:
 
 def _overloaded() -> StorageUnavailable:
     return StorageUnavailable(
-        "Pinwatch receives events faster than the database stores them; "
-        f"retry after {RETRY_AFTER_SECONDS} seconds.",
+        "Pinwatch receives events faster than the database stores them. "
+        f"Retry after {RETRY_AFTER_SECONDS} seconds.",
         code="ingest_overloaded",
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
@@ -136,7 +136,7 @@ class IngestWriter:
         self._idle_seconds = idle_seconds
         self._max_queued_bytes = max_queued_bytes
         self._queue: queue.SimpleQueue[IngestJob] = queue.SimpleQueue()
-        # The lock guards the three fields below.
+        # The lock guards the two fields below.
         self._lock = threading.Lock()
         self._queued_bytes = 0
         self._running = False

@@ -12,10 +12,17 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from service.app import create_app
 from service.core.db import session_factory, utcnow
-from service.core.errors import BadRequest, Forbidden, Unauthorized
+from service.core.errors import (
+    BadRequest,
+    Forbidden,
+    StorageUnavailable,
+    Unauthorized,
+)
 from service.core.settings import Settings
 from service.ingest import accept
+from service.ingest import writer as writer_module
 from service.ingest.models import CheckCount, EventReceipt
 from service.ingest.schemas import EventsAccepted, ReportAccepted
 from service.ingest.writer import IngestJob, IngestWriter, Outcome
@@ -221,3 +228,35 @@ def test_batch_adds_each_request_to_the_metrics(
     assert sample("pinwatch_events_total", **events, outcome="duplicate") == 1
     checks = {"domain": "api.example.com", "app": "android:com.example.bank"}
     assert sample("pinwatch_pin_checks_total", **checks) == 8
+
+
+def test_unexpected_error_is_json_500(
+    settings: Settings, engine: Engine, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object) -> None:
+        raise RuntimeError("planner bug")
+
+    monkeypatch.setattr(writer_module, "plan", broken)
+    client = TestClient(create_app(settings, engine), raise_server_exceptions=False)
+
+    response = post_events(client, key, events_body(check_event()))
+    after = client.get("/healthz")
+
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert after.status_code == 200
+
+
+def test_full_queue_rejects_with_503(
+    engine: Engine, settings: Settings, key: str
+) -> None:
+    sessions = session_factory(engine)
+    writer = IngestWriter(sessions, settings, Metrics(), max_queued_bytes=10)
+    body = orjson.dumps(events_body(check_event()))
+
+    with pytest.raises(StorageUnavailable) as raised:
+        asyncio.run(writer.submit(key, body, report=False))
+
+    assert raised.value.code == "ingest_overloaded"
+    assert raised.value.headers == {"Retry-After": "5"}
+    assert writer.running() is False
