@@ -6,6 +6,7 @@ import sys
 from collections.abc import Sequence
 
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from service import commands
 from service.analysis import cli as analysis_cli
@@ -50,6 +51,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Only the settings are validated outside a handler's own error paths.
         print(
             f"pinwatch: invalid settings: {_settings_problem(error)}", file=sys.stderr
+        )
+        return 2
+    except (OperationalError, ProgrammingError) as error:
+        # Server commands on a database that was never migrated, most often
+        # the default SQLite file, which is relative to the current directory.
+        print(
+            f"pinwatch: the database cannot be used ({type(error.orig).__name__}: "
+            f"{error.orig}). Run 'pinwatch migrate' first; the default SQLite "
+            "database is var/pinwatch.db under the current directory.",
+            file=sys.stderr,
         )
         return 2
     except BrokenPipeError:

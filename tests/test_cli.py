@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from service.cli import main
@@ -17,4 +19,22 @@ def test_missing_secret_is_one_line_error(
     get_settings.cache_clear()
     assert status == 2
     assert error.startswith("pinwatch: invalid settings: PINWATCH_SECRET is missing")
+    assert "Traceback" not in error
+
+
+def test_unmigrated_database_is_one_line_error(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("PINWATCH_ENV", "development")
+    monkeypatch.setenv("PINWATCH_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    get_settings.cache_clear()
+
+    status = main(["token", "create", "--role", "reader"])
+
+    error = capsys.readouterr().err
+    get_settings.cache_clear()
+    assert status == 2
+    assert "Run 'pinwatch migrate' first" in error
     assert "Traceback" not in error

@@ -97,6 +97,11 @@ def wait_for_series(prometheus: str, expr: str) -> None:
     pytest.fail(f"Prometheus returned no series for {expr} within {ALERT_SECONDS} s")
 
 
+def wait_for_scrape_after(prometheus: str, moment: float) -> None:
+    """Poll until Prometheus has scraped Pinwatch after ``moment`` (Unix time)."""
+    wait_for_series(prometheus, f'timestamp(up{{job="pinwatch"}}) > {moment:.3f}')
+
+
 def alerts(prometheus: str) -> list[dict[str, Any]]:
     response = httpx.get(f"{prometheus}/api/v1/alerts", timeout=5.0)
     response.raise_for_status()
@@ -232,6 +237,9 @@ def rotate_until_pending(
     summaries = []
     for day in range(simulation.config.rotate_at_day or 1, MAX_DAYS + 1):
         summaries.append(simulation.run_day(day, rotated=True))
+        # A day takes less than a scrape interval, so without this wait the
+        # failures of several days could reach Prometheus in one sample.
+        wait_for_scrape_after(prometheus, time.time())
         if find_alert(prometheus, "PinFailuresAfterRotation", domain) is not None:
             break
     return summaries
