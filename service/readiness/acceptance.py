@@ -134,7 +134,8 @@ def _below_threshold(
 
 
 def _blocking_clause(item: VersionShare, domain: str, lacks: str) -> str:
-    head = f"{item.version} ({item.installs} installs)"
+    unit = "install" if item.installs == 1 else "installs"
+    head = f"{item.version} ({item.installs} {unit})"
     if item.status == "unknown_pinset":
         return (
             f"{head} has no known pinset for {domain} and counts as rejecting "

@@ -406,3 +406,14 @@ def test_preflight_share_covers_every_app(db: Session) -> None:
     assert [app.accepting for app in report.apps] == [30, 60]
     assert report.pins == [OTHER]
     assert "4.1.0 (10 installs) lacks every candidate pin" in report.reasons[0]
+
+
+def test_single_install_reason_is_singular(db: Session) -> None:
+    domain = setup_domain(db, adoption_threshold=1.0)
+    app = make_app(db, domain)
+    make_version(db, app, domain, "4.2.0", [CURRENT, BACKUP], 99)
+    make_version(db, app, domain, "4.1.0", [CURRENT], 1)
+
+    item = rotate_item(db, domain)
+
+    assert "4.1.0 (1 install) lacks the pin." in item.reasons[0]
