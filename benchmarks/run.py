@@ -29,7 +29,7 @@ from benchmarks.soak import SoakResult, soak
 
 DEFAULT_OUTPUT = PROJECT_ROOT / "docs" / "benchmarks.md"
 
-# Cases that load a large data set first run once, whatever --rounds says.
+# Cases that load a large data set first run once, regardless of --rounds.
 ONE_ROUND = frozenset({"readiness", "readiness_no_snapshot", "scrape"})
 
 CASES: dict[str, Callable[[RunConfig], CaseResult]] = {

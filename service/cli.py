@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 
 from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from service import commands
 from service.analysis import cli as analysis_cli
@@ -43,6 +43,19 @@ def _settings_problem(error: ValidationError) -> str:
     return "; ".join(messages)
 
 
+def _database_problem(error: DBAPIError) -> str:
+    """Describe a database error, with the fix for a schema that is missing."""
+    text = f"the database failed: {type(error.orig).__name__}: {error.orig}".strip()
+    # SQLite reports "no such table" and PostgreSQL the SQLSTATE 42P01.
+    missing = "no such table" in str(error.orig)
+    if missing or getattr(error.orig, "sqlstate", None) == "42P01":
+        return (
+            f"{text}. Run 'pinwatch migrate' first. The default SQLite database "
+            "is var/pinwatch.db under the current directory."
+        )
+    return text
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -54,14 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     except (OperationalError, ProgrammingError) as error:
-        # Server commands on a database that was never migrated, most often
-        # the default SQLite file, which is relative to the current directory.
-        print(
-            f"pinwatch: the database cannot be used ({type(error.orig).__name__}: "
-            f"{error.orig}). Run 'pinwatch migrate' first; the default SQLite "
-            "database is var/pinwatch.db under the current directory.",
-            file=sys.stderr,
-        )
+        print(f"pinwatch: {_database_problem(error)}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # The reader of our output went away (for example `| head`); stop quietly

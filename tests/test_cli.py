@@ -38,3 +38,22 @@ def test_unmigrated_database_is_one_line_error(
     assert status == 2
     assert "Run 'pinwatch migrate' first" in error
     assert "Traceback" not in error
+
+
+def test_unreachable_database_has_no_migrate_hint(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    # A folder in place of the database file cannot be opened.
+    monkeypatch.setenv("PINWATCH_ENV", "development")
+    monkeypatch.setenv("PINWATCH_DATABASE_URL", f"sqlite:///{tmp_path}")
+    get_settings.cache_clear()
+
+    status = main(["token", "create", "--role", "reader"])
+
+    error = capsys.readouterr().err
+    get_settings.cache_clear()
+    assert status == 2
+    assert error.startswith("pinwatch: the database failed: OperationalError")
+    assert "pinwatch migrate" not in error

@@ -10,6 +10,7 @@ it stores together with one query, in the transaction that stores them, with
 no cache, so a revoked key stops working at once on every process.
 """
 
+import hmac
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -35,11 +36,8 @@ MAX_KNOWN_KEYS = 10_000
 _reported_revoked: set[str] = set()
 _reported_lock = threading.Lock()
 
-# Built once, because every request with a key not yet known runs it.
-KEY_BY_HASH = select(IngestKey.id, IngestKey.key_hash, IngestKey.revoked_at).where(
-    IngestKey.key_hash == bindparam("key_hash")
-)
-# Built once, because every batch of ingest requests runs it.
+# Built once, because every batch of ingest requests runs it, and every
+# request with a key that its process has not found valid yet.
 KEYS_BY_HASH = (
     select(
         IngestKey.key_hash,
@@ -118,19 +116,18 @@ def require_key(request: Request) -> str:
 class KeyRing:
     """The stored keys among those that a batch of requests presented."""
 
-    def __init__(self, session: Session, keys: Iterable[str]) -> None:
-        self._hashes = {key: hash_secret(key) for key in keys}
-        values = {"key_hashes": sorted(set(self._hashes.values()))}
+    def __init__(self, session: Session, key_hashes: Iterable[str]) -> None:
+        values = {"key_hashes": sorted(set(key_hashes))}
         rows = session.execute(KEYS_BY_HASH, values).all()
         self._rows = {row.key_hash: row for row in rows}
 
-    def sender(self, key: str) -> Sender:
-        """Return the app of one of the ring's keys.
+    def sender(self, key_hash: str) -> Sender:
+        """Return the app of the key with this hash.
 
         Raises 401 when the key is unknown and 403 when it is revoked.
         """
-        row = self._rows.get(self._hashes[key])
-        if row is None or not secrets_match(row.key_hash, key):
+        row = self._rows.get(key_hash)
+        if row is None or not hmac.compare_digest(row.key_hash, key_hash):
             raise _invalid_key()
         if row.revoked_at is not None:
             raise _revoked(row.id)
@@ -166,7 +163,7 @@ class KnownKeys:
 def look_up_key(sessions: sessionmaker[Session], key: str, key_hash: str) -> str:
     """Return the id of a registered key; raise 401 when unknown, 403 when revoked."""
     with sessions() as session:
-        row = session.execute(KEY_BY_HASH, {"key_hash": key_hash}).first()
+        row = session.execute(KEYS_BY_HASH, {"key_hashes": [key_hash]}).first()
     if row is None or not secrets_match(row.key_hash, key):
         raise _invalid_key()
     if row.revoked_at is not None:
@@ -175,8 +172,8 @@ def look_up_key(sessions: sessionmaker[Session], key: str, key_hash: str) -> str
     return key_id
 
 
-async def admit_key(request: Request, key: str) -> str:
-    """Return the id of the request's key, once it is found registered and valid."""
+async def admit_key(request: Request, key: str) -> tuple[str, str]:
+    """Return the id and the hash of the request's key, once it is found valid."""
     state = request.app.state
     known: KnownKeys = state.known_keys
     key_hash = hash_secret(key)
@@ -184,4 +181,4 @@ async def admit_key(request: Request, key: str) -> str:
     if key_id is None:
         key_id = await run_in_threadpool(look_up_key, state.sessions, key, key_hash)
         known.add(key_hash, key_id)
-    return key_id
+    return key_id, key_hash

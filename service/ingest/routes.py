@@ -47,19 +47,18 @@ EVENTS_EXAMPLE: dict[str, Any] = {
 
 
 async def _admit(request: Request) -> str:
-    """Return the request's key once it is registered and within its rate."""
-    key = require_key(request)
-    key_id = await admit_key(request, key)
+    """Return the hash of the request's key once it is valid and within its rate."""
+    key_id, key_hash = await admit_key(request, require_key(request))
     check_rate_limit(ingest_limiter(request.app), key_id)
-    return key
+    return key_hash
 
 
-async def _submit(request: Request, key: str, report: bool) -> IngestResponse:
+async def _submit(request: Request, key_hash: str, report: bool) -> IngestResponse:
     """Read the body and wait until the ingest writer has stored it."""
     state = request.app.state
     body = await read_body(request, state.settings)
     writer: IngestWriter = state.ingest_writer
-    return await writer.submit(key, body, report)
+    return await writer.submit(key_hash, body, report)
 
 
 def _accepted(
@@ -110,9 +109,9 @@ async def post_events(request: Request) -> Response:
     (default 200) to each server process. Past that the response is `429`
     with `Retry-After` in seconds.
     """
-    key = await _admit(request)
+    key_hash = await _admit(request)
     check_json_media_type(request)
-    return _accepted(await _submit(request, key, report=False))
+    return _accepted(await _submit(request, key_hash, report=False))
 
 
 @router.post(
@@ -150,8 +149,8 @@ async def post_reports(request: Request) -> Response:
     is not JSON gets `400`. Reports share the ingest key's rate limit with
     `POST /v1/events`.
     """
-    key = await _admit(request)
-    return _accepted(await _submit(request, key, report=True), CORS_HEADERS)
+    key_hash = await _admit(request)
+    return _accepted(await _submit(request, key_hash, report=True), CORS_HEADERS)
 
 
 @router.options("/v1/reports", status_code=204, include_in_schema=False)

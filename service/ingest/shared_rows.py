@@ -35,7 +35,7 @@ ServedKey = tuple[int, str, datetime]
 
 @dataclass
 class SharedRows:
-    """What a batch of requests adds to the shared rows, merged per row."""
+    """Additions of a batch of requests to the shared rows, merged per row."""
 
     # The times of the first and the last event per link.
     links: dict[LinkKey, tuple[datetime, datetime]] = field(default_factory=dict)

@@ -4,9 +4,9 @@ An ingest endpoint reads the body, hands it to the writer and waits. The
 writer takes every request that is waiting, up to a limit, looks up their
 keys with one query, parses the bodies, stores them all in one transaction,
 commits, and only then sends each request its response. Storing many
-requests together costs few more statements than storing one, requests of
-one process never wait for one another's row locks, and the event loop never
-waits for the database.
+requests together costs few more statements than storing one. One thread
+writes all the ingest requests of a process, so they never wait for one
+another's row locks, and the event loop never waits for the database.
 
 A request whose own input fails (key, body) gets its error and
 the others go on. When storing the batch fails, each request of it is stored
@@ -63,7 +63,8 @@ RETRY_AFTER_SECONDS = 5
 class IngestJob:
     """One request waiting for the writer, and the future of its response."""
 
-    key: str
+    # The SHA-256 of the ingest key, which the endpoint computed already.
+    key_hash: str
     body: bytes
     report: bool
     received_at: datetime
@@ -98,7 +99,7 @@ def settle(outcomes: list[Outcome]) -> None:
 
 def plan(settings: Settings, keys: KeyRing, job: IngestJob) -> Plan:
     """Authenticate and parse one request, without writing."""
-    sender = keys.sender(job.key)
+    sender = keys.sender(job.key_hash)
     parse = plan_report if job.report else plan_events
     return parse(settings, sender, job.body, job.received_at)
 
@@ -141,11 +142,11 @@ class IngestWriter:
         self._queued_bytes = 0
         self._running = False
 
-    async def submit(self, key: str, body: bytes, report: bool) -> IngestResponse:
+    async def submit(self, key_hash: str, body: bytes, report: bool) -> IngestResponse:
         """Store a request's body and return its response, once it is committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[IngestResponse] = loop.create_future()
-        job = IngestJob(key, body, report, utcnow(), loop, future)
+        job = IngestJob(key_hash, body, report, utcnow(), loop, future)
         with self._lock:
             if self._queued_bytes + len(body) > self._max_queued_bytes:
                 raise _overloaded()
@@ -218,7 +219,7 @@ class IngestWriter:
         """
         outcomes: list[Outcome] = []
         with self._sessions() as session:
-            keys = KeyRing(session, [job.key for job in jobs])
+            keys = KeyRing(session, [job.key_hash for job in jobs])
             planned = self._plan_all(keys, jobs, outcomes)
             try:
                 stored = store_plans(session, self._settings, [p for _, p in planned])

@@ -20,6 +20,7 @@ from service.core.errors import (
     StorageUnavailable,
     Unauthorized,
 )
+from service.core.security import hash_secret
 from service.core.settings import Settings
 from service.ingest import accept
 from service.ingest import writer as writer_module
@@ -48,7 +49,8 @@ def job(
     loop: asyncio.AbstractEventLoop, key: str, body: Any, report: bool = False
 ) -> IngestJob:
     data = body if isinstance(body, bytes) else orjson.dumps(body)
-    return IngestJob(key, data, report, utcnow(), loop, loop.create_future())
+    future = loop.create_future()
+    return IngestJob(hash_secret(key), data, report, utcnow(), loop, future)
 
 
 def results(outcomes: list[Outcome]) -> list[Any]:
@@ -173,7 +175,7 @@ def test_thread_ends_when_idle_and_restarts(
 
     async def post() -> Any:
         body = orjson.dumps(events_body(check_event()))
-        return await writer.submit(key, body, report=False)
+        return await writer.submit(hash_secret(key), body, report=False)
 
     first = asyncio.run(post())
     deadline = time.monotonic() + 5
@@ -191,7 +193,7 @@ def test_concurrent_requests_all_get_responses(client: TestClient, key: str) -> 
     async def post_many() -> list[Any]:
         writer: IngestWriter = client.app.state.ingest_writer  # type: ignore[attr-defined]
         bodies = [orjson.dumps(events_body(check_event())) for _ in range(20)]
-        posts = [writer.submit(key, body, False) for body in bodies]
+        posts = [writer.submit(hash_secret(key), body, False) for body in bodies]
         return await asyncio.gather(*posts)
 
     results = asyncio.run(post_many())
@@ -255,7 +257,7 @@ def test_full_queue_rejects_with_503(
     body = orjson.dumps(events_body(check_event()))
 
     with pytest.raises(StorageUnavailable) as raised:
-        asyncio.run(writer.submit(key, body, report=False))
+        asyncio.run(writer.submit(hash_secret(key), body, report=False))
 
     assert raised.value.code == "ingest_overloaded"
     assert raised.value.headers == {"Retry-After": "5"}
