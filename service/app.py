@@ -2,13 +2,16 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from starlette.types import Receive, Scope, Send
 
 from service.analysis import routes as analysis_routes
 from service.core import health
 from service.core.db import create_db_engine, session_factory
+from service.core.direct import DirectRoutes
 from service.core.errors import install_error_handlers
 from service.core.logging import configure_logging, get_logger
 from service.core.requests import RequestContextMiddleware
@@ -30,6 +33,25 @@ release.
 """
 
 
+class Pinwatch(FastAPI):
+    """FastAPI, with the ingest endpoints served ahead of its middleware and router.
+
+    Those requests still get a request id and an access line.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.direct_routes = DirectRoutes(ingest_routes.DIRECT, self.exception_handlers)
+        self._direct_app = RequestContextMiddleware(self.direct_routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.direct_routes.serves(scope):
+            scope["app"] = self
+            await self._direct_app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     settings: Settings | None = None, engine: Engine | None = None
 ) -> FastAPI:
@@ -43,7 +65,7 @@ def create_app(
         yield
         log.info("server_stopped")
 
-    app = FastAPI(
+    app = Pinwatch(
         title="Pinwatch",
         version="1",
         description=DESCRIPTION,

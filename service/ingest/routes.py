@@ -41,9 +41,8 @@ EVENTS_EXAMPLE: dict[str, Any] = {
 }
 
 
-# The endpoints below take no dependencies and return a ready response:
-# FastAPI's dependency solving and response validation took about a tenth of
-# the CPU of a single-event request in a profile (see docs/benchmarks.md).
+# The two POST endpoints take no dependencies and return a ready response,
+# because the application serves them directly (see service/core/direct.py).
 
 
 async def _admit(request: Request) -> str:
@@ -157,3 +156,7 @@ async def post_reports(request: Request) -> Response:
 async def preflight_reports() -> Response:
     """Allow cross-origin report posts from any origin."""
     return Response(status_code=204, headers=CORS_HEADERS)
+
+
+# Served ahead of FastAPI's middleware and router; see service/core/direct.py.
+DIRECT = {("POST", "/v1/events"): post_events, ("POST", "/v1/reports"): post_reports}

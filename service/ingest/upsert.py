@@ -1,9 +1,11 @@
 """One insert-or-update statement for SQLite and PostgreSQL.
 
 Both dialects spell it ``INSERT ... ON CONFLICT``, but SQLAlchemy builds it
-with a separate ``insert`` per dialect. The rows go in as one "executemany",
-which SQLAlchemy sends as multi-row ``VALUES`` pages within each database's
-bind parameter limit, so a batch of a thousand events costs a few round trips.
+with a separate ``insert`` per dialect. On PostgreSQL the rows travel as one
+array per column, unnested side by side into rows, so the statement text is
+the same for any number of rows: the driver prepares it once, and the server
+parses and plans it once instead of once per row. Tables with JSON columns,
+and SQLite, get the rows as one "executemany" instead.
 
 Statements are built once per table, conflict target, update and returning
 columns, and then reused: building the ``excluded`` columns of an upsert costs
@@ -16,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Executable, Row, Table
+from sqlalchemy import JSON, Executable, Row, Select, Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -25,10 +27,34 @@ Rows = Sequence[Mapping[str, Any]]
 Updates = Callable[[Any], Mapping[str, Any]]
 
 
+def _array_name(column: str) -> str:
+    return f"{column}_values"
+
+
+def _unnested(table: Table, columns: Sequence[str]) -> Select[Any]:
+    """Select one row per position of the bound arrays, one array per column."""
+    arrays = [
+        bindparam(_array_name(name), type_=postgresql.ARRAY(table.c[name].type))
+        for name in columns
+    ]
+    return select(*(func.unnest(array) for array in arrays))
+
+
+def _arrays_fit(table: Table, columns: Sequence[str]) -> bool:
+    # psycopg would send a list of JSON documents as a JSON array, not as
+    # an array of JSON values.
+    return not any(isinstance(table.c[name].type, JSON) for name in columns)
+
+
 def _postgresql(
-    table: Table, conflict: Sequence[str], update: Updates | None
+    table: Table,
+    conflict: Sequence[str],
+    update: Updates | None,
+    columns: Sequence[str],
 ) -> postgresql.Insert:
     statement = postgresql.insert(table)
+    if _arrays_fit(table, columns):
+        statement = statement.from_select(columns, _unnested(table, columns))
     if update is None:
         return statement.on_conflict_do_nothing(index_elements=conflict)
     return statement.on_conflict_do_update(
@@ -37,7 +63,10 @@ def _postgresql(
 
 
 def _sqlite(
-    table: Table, conflict: Sequence[str], update: Updates | None
+    table: Table,
+    conflict: Sequence[str],
+    update: Updates | None,
+    _columns: Sequence[str],
 ) -> sqlite.Insert:
     statement = sqlite.insert(table)
     if update is None:
@@ -55,9 +84,10 @@ def _statement(
     conflict: tuple[str, ...],
     update: Updates | None,
     returning: tuple[str, ...],
+    columns: tuple[str, ...],
 ) -> Executable:
     build = _postgresql if dialect == "postgresql" else _sqlite
-    statement = build(table, conflict, update)
+    statement = build(table, conflict, update, columns)
     if returning:
         return statement.returning(*(table.c[name] for name in returning))
     return statement
@@ -85,6 +115,15 @@ def upsert(
     table: Table = model.__table__
     dialect = session.get_bind().dialect.name
     names = tuple(attribute.key for attribute in returning)
-    statement = _statement(dialect, table, tuple(conflict), update, names)
-    result = session.execute(statement, list(rows))
+    columns = tuple(rows[0])
+    statement = _statement(dialect, table, tuple(conflict), update, names, columns)
+    result = session.execute(statement, _parameters(dialect, table, rows, columns))
     return list(result.all()) if returning else []
+
+
+def _parameters(
+    dialect: str, table: Table, rows: Rows, columns: tuple[str, ...]
+) -> Any:
+    if dialect == "postgresql" and _arrays_fit(table, columns):
+        return {_array_name(name): [row[name] for row in rows] for name in columns}
+    return list(rows)
