@@ -2,10 +2,10 @@
 
 Every app install posts to the ingest endpoints, many times a second across a
 fleet. In a profile of single-event ingest, FastAPI's middleware, routing and
-dependency solving took about a quarter of the server's CPU, and these
+dependency solving took about a quarter of the samples, and these
 endpoints use none of it: they read the raw request, raise ``PinwatchError``
 and return a finished response. They are still declared as FastAPI routes,
-which give the OpenAPI schema and answer the other methods of their paths.
+which give the OpenAPI schema and handle the other methods of their paths.
 """
 
 import inspect
@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 Endpoint = Callable[[Request], Awaitable[Response]]
-# As FastAPI keeps them: the exception is typed Any there.
+# FastAPI types the exception argument of its handlers as Any.
 ExceptionHandler = Callable[[Request, Any], Response | Awaitable[Response]]
 
 

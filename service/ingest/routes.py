@@ -158,5 +158,5 @@ async def preflight_reports() -> Response:
     return Response(status_code=204, headers=CORS_HEADERS)
 
 
-# Served ahead of FastAPI's middleware and router; see service/core/direct.py.
+# The endpoints that the application serves ahead of FastAPI (service/core/direct.py).
 DIRECT = {("POST", "/v1/events"): post_events, ("POST", "/v1/reports"): post_reports}

@@ -2,10 +2,10 @@
 
 Both dialects spell it ``INSERT ... ON CONFLICT``, but SQLAlchemy builds it
 with a separate ``insert`` per dialect. On PostgreSQL the rows travel as one
-array per column, unnested side by side into rows, so the statement text is
-the same for any number of rows: the driver prepares it once, and the server
-parses and plans it once instead of once per row. Tables with JSON columns,
-and SQLite, get the rows as one "executemany" instead.
+array per column, unnested side by side into rows. The statement text is then
+the same for any number of rows, so the driver prepares it once, and the
+server parses and plans it once instead of once per row. Tables with JSON
+columns, and SQLite, get the rows as one "executemany" instead.
 
 Statements are built once per table, conflict target, update and returning
 columns, and then reused: building the ``excluded`` columns of an upsert costs

@@ -23,7 +23,7 @@ async def broken(_request: Request) -> Response:
     raise RuntimeError("endpoint bug")
 
 
-def answer(status: int) -> Callable[[Request, Exception], Response]:
+def respond_with(status: int) -> Callable[[Request, Exception], Response]:
     def handle(_request: Request, exc: Exception) -> Response:
         return JSONResponse({"handled": type(exc).__name__}, status_code=status)
 
@@ -32,11 +32,11 @@ def answer(status: int) -> Callable[[Request, Exception], Response]:
 
 def direct_client(endpoint: Endpoint, raise_errors: bool = True) -> TestClient:
     async def pinwatch_errors(request: Request, exc: Exception) -> Response:
-        return answer(400)(request, exc)
+        return respond_with(400)(request, exc)
 
     handlers: dict[type, ExceptionHandler] = {
         PinwatchError: pinwatch_errors,
-        Exception: answer(500),
+        Exception: respond_with(500),
     }
     routes = DirectRoutes({("POST", "/v1/events"): endpoint}, handlers)
     return TestClient(routes, raise_server_exceptions=raise_errors)
@@ -64,7 +64,7 @@ def test_error_gets_the_handler_of_its_closest_class() -> None:
     assert response.json() == {"handled": "Unauthorized"}
 
 
-def test_unexpected_error_is_answered_and_raised_again() -> None:
+def test_unexpected_error_gets_a_response_and_is_raised_again() -> None:
     with pytest.raises(RuntimeError, match="endpoint bug"):
         direct_client(broken).post("/v1/events")
 
