@@ -178,10 +178,20 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(PoolTimeoutError)
     async def _storage(_request: Request, exc: Exception) -> JSONResponse:
-        log.error("storage_unavailable", error=type(exc).__name__)
-        error = StorageUnavailable(
-            "The database is unavailable; retry later.", headers={"Retry-After": "5"}
-        )
+        error = storage_unavailable(exc)
         return error_response(
             error.status_code, error.code, error.message, headers=error.headers
         )
+
+
+# Errors of the database, not of the request: it cannot be reached, stayed
+# locked, or the pool has no free connection.
+STORAGE_ERRORS = (OperationalError, PoolTimeoutError)
+
+
+def storage_unavailable(exc: Exception) -> StorageUnavailable:
+    """Log a database error that is not the request's fault, and return its 503."""
+    log.error("storage_unavailable", error=type(exc).__name__)
+    return StorageUnavailable(
+        "The database is unavailable; retry later.", headers={"Retry-After": "5"}
+    )

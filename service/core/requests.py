@@ -30,9 +30,10 @@ def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
             text: str = value.decode("latin-1")
-            # A client could send its key as the id, which every log line of
-            # the request would then carry.
-            if _REQUEST_ID.match(text) and not text.startswith(SECRET_PREFIXES):
+            # A client could send its key as the id, or inside it, which every
+            # log line of the request would then carry.
+            secret = any(prefix in text for prefix in SECRET_PREFIXES)
+            if _REQUEST_ID.match(text) and not secret:
                 return text
     return uuid.uuid4().hex
 

@@ -87,11 +87,12 @@ def _invalid_gzip(reason: str) -> BadRequest:
 
 def check_json_media_type(request: Request) -> None:
     """Reject a Content-Type other than JSON. A body without one is read as JSON."""
-    header = request.headers.get("content-type", "")
+    header = request.headers.get("content-type", "").strip()
     media_type = header.split(";", 1)[0].strip().lower()
-    if media_type and not _JSON_MEDIA_TYPE.fullmatch(media_type):
+    if header and not _JSON_MEDIA_TYPE.fullmatch(media_type):
         raise UnsupportedMediaType(
-            f"Content-Type {media_type!r} is not supported: send application/json.",
+            f"Content-Type {media_type or header!r} is not supported: send "
+            "application/json.",
             code="unsupported_media_type",
         )
 

@@ -158,6 +158,7 @@ def check_rate_limit(limiter: RateLimiter | None, key_id: str) -> None:
         log.warning("ingest_rate_limited", key_id=key_id)
     raise TooManyRequests(
         f"This ingest key sent more than {limiter.rate:g} requests a second "
-        f"(bursts of {limiter.burst}): retry after {seconds} seconds.",
+        f"(bursts of {limiter.burst}): retry after {seconds} "
+        f"{'second' if seconds == 1 else 'seconds'}.",
         headers={"Retry-After": str(seconds)},
     )

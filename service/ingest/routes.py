@@ -4,7 +4,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from service.core.errors import error_responses
+from service.core.errors import (
+    STORAGE_ERRORS,
+    PinwatchError,
+    error_responses,
+    storage_unavailable,
+)
 from service.ingest.accept import IngestResponse
 from service.ingest.body import check_json_media_type, read_body
 from service.ingest.keys import admit_key, require_key
@@ -69,6 +74,16 @@ def _accepted(
         media_type="application/json",
         headers=headers,
     )
+
+
+def _with_cors(error: PinwatchError) -> PinwatchError:
+    """Add the CORS headers to an error of ``POST /v1/reports``.
+
+    A browser hides a response without them, and with it the error and its
+    Retry-After.
+    """
+    error.headers = {**CORS_HEADERS, **error.headers}
+    return error
 
 
 def _json_body(example: dict[str, Any]) -> dict[str, Any]:
@@ -146,10 +161,18 @@ async def post_reports(request: Request) -> Response:
     A body that is JSON but no known report format is kept in quarantine,
     cut to a size limit, and gets `202` with `quarantined: 1`. Only a body that
     is not JSON gets `400`. Reports share the ingest key's rate limit with
-    `POST /v1/events`.
+    `POST /v1/events`. Every response allows any origin, errors included,
+    except an unexpected `500`.
     """
-    key_hash = await _admit(request)
-    return _accepted(await _submit(request, key_hash, report=True), CORS_HEADERS)
+    try:
+        key_hash = await _admit(request)
+        response = await _submit(request, key_hash, report=True)
+    except PinwatchError as error:
+        _with_cors(error)
+        raise
+    except STORAGE_ERRORS as exc:
+        raise _with_cors(storage_unavailable(exc)) from exc
+    return _accepted(response, CORS_HEADERS)
 
 
 @router.options("/v1/reports", status_code=204, include_in_schema=False)

@@ -10,9 +10,10 @@ another's row locks, and the event loop never waits for the database.
 
 A request whose own input fails (key, body) gets its error and
 the others go on. When storing the batch fails, each request of it is stored
-again alone, so that one request cannot fail the others, unless the
-connection to the database was lost: then every request of the batch gets
-the error, which the endpoint returns as 503.
+again alone, so that one request cannot fail the others. When the
+connection to the database was lost, or another process kept SQLite locked
+past its busy timeout, every request of the batch gets the error instead,
+which the endpoint returns as 503.
 
 The thread starts with the first request and ends after a second without
 one, so an idle process, or an app that a test builds, keeps no thread.
@@ -21,12 +22,13 @@ one, so an idle process, or an app that a test builds, keeps no thread.
 import asyncio
 import contextlib
 import queue
+import sqlite3
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -109,6 +111,12 @@ def connection_lost(exc: Exception) -> bool:
     if isinstance(exc, PoolTimeoutError):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def database_locked(exc: Exception) -> bool:
+    """Tell whether SQLite stayed locked by another process past its busy timeout."""
+    code = getattr(getattr(exc, "orig", None), "sqlite_errorcode", None)
+    return isinstance(exc, OperationalError) and code == sqlite3.SQLITE_BUSY
 
 
 def _overloaded() -> StorageUnavailable:
@@ -215,7 +223,8 @@ class IngestWriter:
         """Store a batch of requests and return the outcome of each.
 
         Raises when the keys cannot be looked up, or when storing failed
-        because the connection to the database was lost.
+        because the connection to the database was lost or SQLite stayed
+        locked.
         """
         outcomes: list[Outcome] = []
         with self._sessions() as session:
@@ -226,7 +235,9 @@ class IngestWriter:
                 session.commit()
             except Exception as exc:
                 session.rollback()
-                if connection_lost(exc) or len(planned) == 1:
+                # Stored alone, each request would wait for the database as
+                # long again, or fail the same way.
+                if connection_lost(exc) or database_locked(exc) or len(planned) == 1:
                     raise
                 error = type(exc).__name__
                 log.warning("ingest_batch_retried", requests=len(planned), error=error)

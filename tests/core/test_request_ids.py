@@ -15,7 +15,14 @@ def test_client_request_id_is_kept(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(
-    "sent", ["has spaces", "x" * 65, "pwk_AbCdEf0123456789", "pwt_AbCdEf0123456789"]
+    "sent",
+    [
+        "has spaces",
+        "x" * 65,
+        "pwk_AbCdEf0123456789",
+        "pwt_AbCdEf0123456789",
+        "trace-pwk_AbCdEf0123456789",
+    ],
 )
 def test_unsafe_request_id_is_replaced(client: TestClient, sent: str) -> None:
     returned = request_id(client, sent)

@@ -150,7 +150,9 @@ def test_other_encoding_is_415(client: TestClient, key: str, encoding: str) -> N
     assert error_code(response) == "unsupported_encoding"
 
 
-@pytest.mark.parametrize("media_type", ["text/plain", "application/xml"])
+@pytest.mark.parametrize(
+    "media_type", ["text/plain", "application/xml", ";charset=utf-8", ";;;"]
+)
 def test_non_json_media_type_is_415(
     client: TestClient, key: str, media_type: str
 ) -> None:

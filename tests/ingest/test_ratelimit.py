@@ -176,6 +176,7 @@ def test_retry_after_is_at_least_one_second(
 
     assert response.status_code == 429
     assert response.headers["retry-after"] == "1"
+    assert response.json()["error"]["message"].endswith("retry after 1 second.")
 
 
 def test_limited_request_stores_nothing(
@@ -217,6 +218,7 @@ def test_reports_share_bucket_with_events(client_with: ClientFactory, key: str) 
     assert report.status_code == 429
     assert error_code(report) == "rate_limited"
     assert int(report.headers["retry-after"]) >= 1
+    assert report.headers["access-control-allow-origin"] == "*"
 
 
 def test_other_key_is_not_limited(

@@ -230,6 +230,7 @@ def test_report_of_other_app_is_403(
 
     assert response.status_code == 403
     assert error_code(response) == "app_mismatch"
+    assert response.headers["access-control-allow-origin"] == "*"
     assert all_rows(db, PinFailure) == []
 
 
@@ -238,6 +239,7 @@ def test_report_without_key_is_401(client: TestClient, chain: Chain) -> None:
 
     assert response.status_code == 401
     assert error_code(response) == "missing_key"
+    assert response.headers["access-control-allow-origin"] == "*"
 
 
 def test_oversized_report_is_413(
@@ -288,6 +290,26 @@ def test_storage_error_is_503(
     assert response.status_code == 503
     assert error_code(response) == "storage_unavailable"
     assert response.headers["retry-after"] == "5"
+
+
+def test_report_storage_error_allows_any_origin(
+    client: TestClient,
+    ios_key: str,
+    chain: Chain,
+    domain: Domain,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def unavailable(*_args: object) -> None:
+        raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(accept, "store_submissions", unavailable)
+
+    response = post_report(client, ios_key, trustkit_body(chain))
+
+    assert response.status_code == 503
+    assert error_code(response) == "storage_unavailable"
+    assert response.headers["retry-after"] == "5"
+    assert response.headers["access-control-allow-origin"] == "*"
 
 
 def test_failed_commit_stores_nothing(

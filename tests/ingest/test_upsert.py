@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.core.db import utcnow
-from service.ingest.models import FailureSignature, Install
+from service.ingest.models import Certificate, FailureSignature, Install
 from service.ingest.upsert import upsert
 from tests.factories import make_app, make_release
 
@@ -131,3 +131,32 @@ def test_stores_json_columns(db: Session) -> None:
 def test_no_rows_write_nothing(db: Session) -> None:
     assert upsert(db, Install, [], ["app_id", "install_hash"], _move) == []
     assert installs(db) == []
+
+
+def test_stores_a_column_that_is_null_in_every_row(db: Session) -> None:
+    rows = [
+        {
+            "sha256": f"cert-{number}",
+            "der": bytes([number]),
+            "spki_sha256": "spki",
+            "subject": "CN=example",
+            "issuer": "CN=issuer",
+            "not_before": None,
+            "not_after": None,
+            "first_seen_at": LATE,
+        }
+        for number in (1, 2)
+    ]
+
+    upsert(db, Certificate, rows, ["sha256"])
+    db.commit()
+
+    stored = db.execute(
+        select(Certificate.sha256, Certificate.not_before, Certificate.der).order_by(
+            Certificate.sha256
+        )
+    )
+    assert [tuple(row) for row in stored] == [
+        ("cert-1", None, b"\x01"),
+        ("cert-2", None, b"\x02"),
+    ]

@@ -1,6 +1,7 @@
 """The ingest writer: batches of requests, their separate errors, and its thread."""
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -165,6 +166,29 @@ def test_unreachable_database_fails_every_request(
 
     assert all(isinstance(outcome, OperationalError) for outcome in outcomes)
     assert all_rows(db, EventReceipt) == []
+
+
+def test_locked_database_fails_the_batch_without_retries(
+    writer: IngestWriter,
+    loop: asyncio.AbstractEventLoop,
+    key: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    locked = sqlite3.OperationalError("database is locked")
+    locked.sqlite_errorcode = sqlite3.SQLITE_BUSY
+    calls: list[int] = []
+
+    def busy(_session: Session, _settings: Settings, submissions: Any) -> None:
+        calls.append(len(submissions))
+        raise OperationalError("INSERT", {}, locked)
+
+    monkeypatch.setattr(accept, "store_submissions", busy)
+    jobs = [job(loop, key, events_body(check_event())) for _ in range(3)]
+
+    with pytest.raises(OperationalError):
+        writer.write(jobs)
+
+    assert calls == [3]
 
 
 def test_thread_ends_when_idle_and_restarts(
