@@ -273,18 +273,18 @@ def test_preflight_allows_post(client: TestClient) -> None:
     assert "POST" in response.headers["access-control-allow-methods"]
 
 
-def test_storage_error_is_503(
-    client: TestClient,
-    db: Session,
-    key: str,
-    domain: Domain,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def storage_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every batch fail as if the database had closed the connection."""
+
     def unavailable(*_args: object) -> None:
         raise OperationalError("INSERT", {}, Exception("server closed the connection"))
 
     monkeypatch.setattr(accept, "store_submissions", unavailable)
 
+
+@pytest.mark.usefixtures("storage_down")
+def test_storage_error_is_503(client: TestClient, key: str, domain: Domain) -> None:
     response = post_events(client, key, events_body(check_event()))
 
     assert response.status_code == 503
@@ -292,18 +292,10 @@ def test_storage_error_is_503(
     assert response.headers["retry-after"] == "5"
 
 
+@pytest.mark.usefixtures("storage_down")
 def test_report_storage_error_allows_any_origin(
-    client: TestClient,
-    ios_key: str,
-    chain: Chain,
-    domain: Domain,
-    monkeypatch: pytest.MonkeyPatch,
+    client: TestClient, ios_key: str, chain: Chain, domain: Domain
 ) -> None:
-    def unavailable(*_args: object) -> None:
-        raise OperationalError("INSERT", {}, Exception("server closed the connection"))
-
-    monkeypatch.setattr(accept, "store_submissions", unavailable)
-
     response = post_report(client, ios_key, trustkit_body(chain))
 
     assert response.status_code == 503
