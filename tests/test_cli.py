@@ -22,19 +22,31 @@ def test_missing_secret_is_one_line_error(
     assert "Traceback" not in error
 
 
+def create_token_on(
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> tuple[int, str]:
+    """Run ``pinwatch token create`` on a database, and return its status and stderr."""
+    monkeypatch.setenv("PINWATCH_ENV", "development")
+    monkeypatch.setenv("PINWATCH_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+
+    status = main(["token", "create", "--role", "reader"])
+
+    get_settings.cache_clear()
+    return status, capsys.readouterr().err
+
+
 def test_unmigrated_database_is_one_line_error(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("PINWATCH_ENV", "development")
-    monkeypatch.setenv("PINWATCH_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
-    get_settings.cache_clear()
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
 
-    status = main(["token", "create", "--role", "reader"])
+    status, error = create_token_on(url, monkeypatch, capsys)
 
-    error = capsys.readouterr().err
-    get_settings.cache_clear()
     assert status == 2
     assert "Run 'pinwatch migrate' first" in error
     assert "Traceback" not in error
@@ -46,14 +58,8 @@ def test_unreachable_database_has_no_migrate_hint(
     tmp_path: Path,
 ) -> None:
     # A folder in place of the database file cannot be opened.
-    monkeypatch.setenv("PINWATCH_ENV", "development")
-    monkeypatch.setenv("PINWATCH_DATABASE_URL", f"sqlite:///{tmp_path}")
-    get_settings.cache_clear()
+    status, error = create_token_on(f"sqlite:///{tmp_path}", monkeypatch, capsys)
 
-    status = main(["token", "create", "--role", "reader"])
-
-    error = capsys.readouterr().err
-    get_settings.cache_clear()
     assert status == 2
     assert error.startswith("pinwatch: the database failed: OperationalError")
     assert "pinwatch migrate" not in error

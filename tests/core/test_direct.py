@@ -64,7 +64,7 @@ def test_error_gets_the_handler_of_its_closest_class() -> None:
     assert response.json() == {"handled": "Unauthorized"}
 
 
-def test_unexpected_error_gets_a_response_and_is_raised_again() -> None:
+def test_unexpected_error_responds_then_raises() -> None:
     with pytest.raises(RuntimeError, match="endpoint bug"):
         direct_client(broken).post("/v1/events")
 

@@ -133,7 +133,7 @@ def test_no_rows_write_nothing(db: Session) -> None:
     assert installs(db) == []
 
 
-def test_stores_a_column_that_is_null_in_every_row(db: Session) -> None:
+def test_stores_all_null_column(db: Session) -> None:
     rows = [
         {
             "sha256": f"cert-{number}",

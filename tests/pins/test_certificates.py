@@ -35,7 +35,7 @@ def armored(der: bytes, width: int, newline: str, trailing_newline: bool) -> str
 
 @pytest.fixture(scope="module")
 def leaf() -> Issued:
-    """A leaf whose base64 holds a slash, so escaping slashes changes its PEM."""
+    """A leaf whose base64 contains a slash, so escaping slashes changes its PEM."""
     while True:
         issued = make_chain().leaf
         if b"/" in base64.b64encode(issued.der):
