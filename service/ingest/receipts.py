@@ -1,11 +1,36 @@
 """Event receipts: one row per native event id, so a repeated id is stored once."""
 
 from datetime import datetime
+from functools import cache
+from typing import Any, cast
 
+from sqlalchemy import Integer, String, Table, bindparam, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
+from service.core.db import UTCDateTime
 from service.ingest.models import EventReceipt
 from service.ingest.upsert import upsert
+
+
+@cache
+def _array_insert() -> ReturningInsert[Any]:
+    # unnest() returns the ids in array order, so rows are still inserted in
+    # the sorted order that the callers rely on to lock rows consistently.
+    ids = select(
+        bindparam("app_id", type_=Integer),
+        func.unnest(bindparam("event_ids", type_=postgresql.ARRAY(String))),
+        bindparam("received_at", type_=UTCDateTime),
+    )
+    # The Core table, because an ORM entity would make this an ORM bulk insert.
+    table = cast(Table, EventReceipt.__table__)
+    return (
+        postgresql.insert(table)
+        .from_select(["app_id", "event_id", "received_at"], ids)
+        .on_conflict_do_nothing(index_elements=["app_id", "event_id"])
+        .returning(table.c.event_id)
+    )
 
 
 def insert_receipts(
@@ -13,9 +38,16 @@ def insert_receipts(
 ) -> set[str]:
     """Insert receipts of sorted, distinct ids; return the ids that were new.
 
-    The receipts are inserted in the order of ``event_ids``, which callers
-    sort so that concurrent batches lock rows in the same order.
+    On PostgreSQL the ids travel as one array parameter, so the statement text
+    is the same for every batch size: the driver parses it once and the server
+    reuses its plan, where a VALUES list would grow with every id.
     """
+    if not event_ids:
+        return set()
+    if session.get_bind().dialect.name == "postgresql":
+        values = {"app_id": app_id, "event_ids": event_ids, "received_at": now}
+        return set(session.scalars(_array_insert(), values).all())
+
     rows = [
         {"app_id": app_id, "event_id": event_id, "received_at": now}
         for event_id in event_ids
