@@ -40,7 +40,9 @@ def insert_receipts(
 
     On PostgreSQL the ids travel as one array parameter, so the statement text
     is the same for every batch size: the driver parses it once and the server
-    reuses its plan, where a VALUES list would grow with every id.
+    reuses its plan, where a VALUES list would grow with every id. The app id
+    and time stay single parameters, so a batch converts one time, where
+    ``upsert`` would send and convert one per event.
     """
     if not event_ids:
         return set()
