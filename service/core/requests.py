@@ -23,6 +23,7 @@ QUIET_PATHS = frozenset(
     {"/v1/events", "/v1/reports", "/healthz", "/readyz", "/metrics"}
 )
 
+REQUEST_ID_KEY = "request_id"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -38,6 +39,12 @@ def _request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
+def request_id_of(scope: Scope) -> str | None:
+    """Return the id that ``RequestContextMiddleware`` gave the request."""
+    request_id: str | None = scope.get("state", {}).get(REQUEST_ID_KEY)
+    return request_id
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -48,6 +55,9 @@ class RequestContextMiddleware:
             return
 
         request_id = _request_id(scope)
+        # The ingest writer logs for the request from its own thread, so it
+        # reads the id from here.
+        scope.setdefault("state", {})[REQUEST_ID_KEY] = request_id
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()

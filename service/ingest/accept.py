@@ -152,15 +152,26 @@ def store_plans(
 
 
 def build_response(
-    counts: EventCounts, plan: Plan, stored: StoredEvents | None
+    counts: EventCounts,
+    plan: Plan,
+    stored: StoredEvents | None,
+    request_id: str | None = None,
 ) -> IngestResponse:
-    """Count a committed plan's events and build the client's response."""
+    """Count a committed plan's events and build the client's response.
+
+    ``request_id`` goes into the log lines, which the writer's thread writes
+    outside the request's own logging context.
+    """
     if stored is None:
         counts.add_quarantined()
         assert plan.quarantined is not None
         body, reason = plan.quarantined
         log.info(
-            "report_quarantined", app=plan.sender.ref, size=len(body), reason=reason
+            "report_quarantined",
+            request_id=request_id,
+            app=plan.sender.ref,
+            size=len(body),
+            reason=reason,
         )
         return ReportAccepted(accepted=0, duplicates=0, quarantined=1, rejected=[])
 
@@ -175,6 +186,7 @@ def build_response(
         codes = sorted({rejected.code for rejected in plan.rejected})
         log.info(
             "events_rejected",
+            request_id=request_id,
             app=plan.sender.ref,
             count=len(plan.rejected),
             codes=codes,

@@ -10,6 +10,7 @@ from service.core.errors import (
     error_responses,
     storage_unavailable,
 )
+from service.core.requests import request_id_of
 from service.ingest.accept import IngestResponse
 from service.ingest.body import check_json_media_type, read_body
 from service.ingest.keys import admit_key, require_key
@@ -62,7 +63,7 @@ async def _submit(request: Request, key_hash: str, report: bool) -> IngestRespon
     state = request.app.state
     body = await read_body(request, state.settings)
     writer: IngestWriter = state.ingest_writer
-    return await writer.submit(key_hash, body, report)
+    return await writer.submit(key_hash, body, report, request_id_of(request.scope))
 
 
 def _accepted(

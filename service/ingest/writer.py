@@ -72,6 +72,7 @@ class IngestJob:
     received_at: datetime
     loop: asyncio.AbstractEventLoop
     future: "asyncio.Future[IngestResponse]"
+    request_id: str | None = None
 
 
 # A response, or the exception to raise in the waiting request.
@@ -150,11 +151,13 @@ class IngestWriter:
         self._queued_bytes = 0
         self._running = False
 
-    async def submit(self, key_hash: str, body: bytes, report: bool) -> IngestResponse:
+    async def submit(
+        self, key_hash: str, body: bytes, report: bool, request_id: str | None = None
+    ) -> IngestResponse:
         """Store a request's body and return its response, once it is committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[IngestResponse] = loop.create_future()
-        job = IngestJob(key_hash, body, report, utcnow(), loop, future)
+        job = IngestJob(key_hash, body, report, utcnow(), loop, future, request_id)
         with self._lock:
             if self._queued_bytes + len(body) > self._max_queued_bytes:
                 raise _overloaded()
@@ -244,7 +247,8 @@ class IngestWriter:
                 return outcomes + self._write_each_alone(planned)
         counts = EventCounts()
         for (job, item), result in zip(planned, stored, strict=True):
-            outcomes.append((job, build_response(counts, item, result)))
+            response = build_response(counts, item, result, job.request_id)
+            outcomes.append((job, response))
         counts.publish(self._metrics)
         return outcomes
 
@@ -276,6 +280,6 @@ class IngestWriter:
             except Exception as exc:
                 outcomes.append((job, exc))
                 continue
-            outcomes.append((job, build_response(counts, item, stored)))
+            outcomes.append((job, build_response(counts, item, stored, job.request_id)))
         counts.publish(self._metrics)
         return outcomes

@@ -126,3 +126,34 @@ def test_successful_ingest_is_logged_at_debug(
     assert [response.status_code for response in responses] == [202, 202, 400]
     assert len(access_lines) == 1
     assert '"status":400' in access_lines[0]
+
+
+def test_writer_logs_carry_request_id(
+    database_url: str, db: Session, tmp_path: Path
+) -> None:
+    app = make_app(db, "ios", "com.example.bank")
+    key = make_key(db, app)
+    env = server_env(database_url, PINWATCH_LOG_LEVEL="INFO")
+    bad_event = events_body(check_event(count=-1), platform="ios")
+    sent = [
+        ("/v1/reports", "trace-quarantined", b'{"not": "a report"}'),
+        ("/v1/events", "trace-rejected", orjson.dumps(bad_event)),
+    ]
+
+    with pinwatch_server(env, tmp_path) as server, httpx.Client() as http:
+        responses = [
+            http.post(
+                f"{server.url}{path}",
+                params={"key": key},
+                headers={"X-Request-Id": request_id},
+                content=content,
+            )
+            for path, request_id, content in sent
+        ]
+    output = server.log.read_text().splitlines()
+    lines = [orjson.loads(line) for line in output if line.startswith("{")]
+
+    by_event = {line["event"]: line for line in lines if "event" in line}
+    assert [response.status_code for response in responses] == [202, 202]
+    assert by_event["report_quarantined"]["request_id"] == "trace-quarantined"
+    assert by_event["events_rejected"]["request_id"] == "trace-rejected"
