@@ -114,8 +114,9 @@ def _row(group: FailureGroup, group_by: str) -> list[str]:
 
 def render_failures(report: FailureList) -> str:
     """Render a failure list as a heading and a table."""
+    total = report.total_occurrences
     heading = (
-        f"{report.domain}: {report.total_occurrences} failures from "
+        f"{report.domain}: {total} failure{'' if total == 1 else 's'} from "
         f"{_time(report.since)} to {_time(report.until)} UTC"
     )
     if not report.groups:

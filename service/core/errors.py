@@ -141,6 +141,17 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def _invalid_json(error: dict[str, Any]) -> JSONResponse:
+    # FastAPI puts the character position where decoding stopped after "body".
+    reason = error.get("ctx", {}).get("error", error["msg"])
+    position = error["loc"][-1]
+    return error_response(
+        400,
+        "invalid_json",
+        f"The body is not valid JSON ({reason}: character {position}).",
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Route every exception through the one envelope."""
 
@@ -154,6 +165,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(
         _request: Request, exc: RequestValidationError
     ) -> JSONResponse:
+        # A body that is not JSON at all is the same error as on the ingest
+        # endpoints, not a field that failed validation.
+        for error in exc.errors():
+            if error["type"] == "json_invalid":
+                return _invalid_json(error)
         details = _validation_details(exc)
         return error_response(
             422, "invalid_input", "The request is invalid; see details.", details

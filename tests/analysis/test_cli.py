@@ -42,6 +42,24 @@ def arrange_incident(db: Session) -> str:
 
 
 @pytest.mark.usefixtures("server")
+def test_single_failure_is_singular(
+    db: Session, capsys: pytest.CaptureFixture[str]
+) -> None:
+    domain = make_domain(db)
+    signature = make_signature(db, domain, "rotation_casualty")
+    add_count(db, signature, make_release(db, make_app(db), "4.1.0"), 1)
+    db.commit()
+
+    status = main(["failures", "api.example.com", *RANGE])
+
+    lines = capsys.readouterr().out.splitlines()
+    assert status == 0
+    assert lines[0] == (
+        "api.example.com: 1 failure from 2026-03-02 10:00 to 2026-03-02 16:00 UTC"
+    )
+
+
+@pytest.mark.usefixtures("server")
 def test_failures_prints_a_table(
     db: Session, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -167,6 +167,20 @@ def test_register_app_rejects_invalid_body(
     assert [item["field"] for item in response.json()["error"]["details"]] == [field]
 
 
+def test_non_json_body_is_400(client: TestClient, admin: Headers, db: Session) -> None:
+    headers = {**admin, "Content-Type": "application/json"}
+    body = b'{"bundle_id": "com.ex'
+
+    response = client.post("/v1/apps", content=body, headers=headers)
+
+    assert response.status_code == 400
+    assert error_code(response) == "invalid_json"
+    assert response.json()["error"]["message"] == (
+        "The body is not valid JSON (Unterminated string starting at: character 14)."
+    )
+    assert db.scalars(select(App)).all() == []
+
+
 def test_unsupported_platform_lists_allowed(client: TestClient, admin: Headers) -> None:
     body = {"bundle_id": "com.example", "platform": "web"}
 
