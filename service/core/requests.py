@@ -5,8 +5,8 @@ send their ingest key as ``?key=`` and keys are never logged.
 """
 
 import re
+import secrets
 import time
-import uuid
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -36,7 +36,10 @@ def _request_id(scope: Scope) -> str:
             secret = any(prefix in text for prefix in SECRET_PREFIXES)
             if _REQUEST_ID.match(text) and not secret:
                 return text
-    return uuid.uuid4().hex
+    # 32 random hex digits, as long as a UUID's. Every request without a safe
+    # id of its own needs one, and token_hex takes about a quarter of the
+    # time of uuid4().hex.
+    return secrets.token_hex(16)
 
 
 def request_id_of(scope: Scope) -> str | None:
