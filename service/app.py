@@ -36,7 +36,8 @@ release.
 class Pinwatch(FastAPI):
     """FastAPI, with the ingest endpoints served ahead of its middleware and router.
 
-    Those requests still get a request id and an access line.
+    Those requests still get a request id and an access line, but no
+    middleware added with ``add_middleware``.
     """
 
     def __init__(self, **options: Any) -> None:
@@ -54,7 +55,7 @@ class Pinwatch(FastAPI):
 
 def create_app(
     settings: Settings | None = None, engine: Engine | None = None
-) -> FastAPI:
+) -> Pinwatch:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
     engine = engine or create_db_engine(settings)

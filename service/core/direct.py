@@ -1,8 +1,9 @@
 """Endpoints served ahead of FastAPI's middleware and router.
 
 Every app install posts to the ingest endpoints, many times a second across a
-fleet. In a profile of single-event ingest, FastAPI's middleware, routing and
-dependency solving took about a quarter of the samples, and these
+fleet. In a py-spy profile of single-event ingest (benchmarks/analysis.md),
+FastAPI's middleware, routing and dependency solving took about a quarter of
+the samples, and these
 endpoints use none of it: they read the raw request, raise ``PinwatchError``
 and return a finished response. They are still declared as FastAPI routes,
 which give the OpenAPI schema and handle the other methods of their paths.
@@ -25,7 +26,8 @@ class DirectRoutes:
     """An ASGI app that serves a few ``(method, path)`` pairs and nothing else.
 
     An exception from an endpoint gets the response of the application's
-    handler for its class, so errors read the same on every route. An
+    handler for its class, so errors read the same on every route. Handlers
+    registered for a status code instead of a class are not used. An
     exception that only the handler of ``Exception`` covers is raised again
     after its response, so the server logs its traceback.
     """
@@ -50,11 +52,11 @@ class DirectRoutes:
         try:
             response = await endpoint(request)
         except Exception as exc:
-            handled, handler = self._handler(exc)
-            answer = handler(request, exc)
-            error = await answer if inspect.isawaitable(answer) else answer
-            await error(scope, receive, send)
-            if handled is Exception:
+            handler_class, handler = self._handler(exc)
+            result = handler(request, exc)
+            error_response = await result if inspect.isawaitable(result) else result
+            await error_response(scope, receive, send)
+            if handler_class is Exception:
                 raise
             return
         await response(scope, receive, send)

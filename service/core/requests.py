@@ -17,14 +17,15 @@ from service.core.security import SECRET_PREFIXES
 log = get_logger("pinwatch.access")
 
 # Successful requests to these paths are logged at DEBUG: apps post events and
-# probes and Prometheus poll many times a second, and the metrics count them.
+# reports, and probes and Prometheus poll, many times a second, and the
+# metrics count them.
 # Their errors, and every other request, are logged at INFO.
 QUIET_PATHS = frozenset(
     {"/v1/events", "/v1/reports", "/healthz", "/readyz", "/metrics"}
 )
 
 REQUEST_ID_KEY = "request_id"
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def _request_id(scope: Scope) -> str:
@@ -34,7 +35,7 @@ def _request_id(scope: Scope) -> str:
             # A client could send its key as the id, or inside it, which every
             # log line of the request would then carry.
             secret = any(prefix in text for prefix in SECRET_PREFIXES)
-            if _REQUEST_ID.match(text) and not secret:
+            if _REQUEST_ID.fullmatch(text) and not secret:
                 return text
     # 32 random hex digits, as long as a UUID's. Every request without a safe
     # id of its own needs one, and token_hex takes about a quarter of the

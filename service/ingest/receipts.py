@@ -18,6 +18,9 @@ from service.ingest.upsert import upsert
 def _array_insert() -> ReturningInsert[Any]:
     # unnest() returns the ids in array order, so rows are still inserted in
     # the sorted order that the callers rely on to lock rows consistently.
+    # NOTE: PostgreSQL does not document this order for INSERT ... SELECT,
+    # though it is the order observed. Another order could only cause a rare
+    # deadlock between processes, after which each request is stored alone.
     ids = select(
         bindparam("app_id", type_=Integer),
         func.unnest(bindparam("event_ids", type_=postgresql.ARRAY(String))),
@@ -36,13 +39,11 @@ def _array_insert() -> ReturningInsert[Any]:
 def insert_receipts(
     session: Session, app_id: int, event_ids: list[str], now: datetime
 ) -> set[str]:
-    """Insert receipts of sorted, distinct ids; return the ids that were new.
+    """Insert receipts of sorted, distinct ids and return the ids that were new.
 
-    On PostgreSQL the ids travel as one array parameter, so the statement text
-    is the same for every batch size: the driver parses it once and the server
-    reuses its plan, where a VALUES list would grow with every id. The app id
-    and time stay single parameters, so a batch converts one time, where
-    ``upsert`` would send and convert one per event.
+    On PostgreSQL the ids travel as one array parameter, as in ``upsert``, but
+    the app id and time stay single parameters, so a batch converts one time,
+    where ``upsert`` would send and convert one per event.
     """
     if not event_ids:
         return set()

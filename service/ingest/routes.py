@@ -20,8 +20,9 @@ from service.ingest.writer import IngestWriter
 
 router = APIRouter(tags=["ingest"])
 
-# Browsers and web views send reports cross-origin. A report carries no
-# credentials, so any origin may post one.
+# Browsers and web views send reports cross-origin. A report carries an
+# ingest key, which ships inside apps, and no cookies, so any origin may post
+# one.
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "POST, OPTIONS",
@@ -67,10 +68,10 @@ async def _submit(request: Request, key_hash: str, report: bool) -> IngestRespon
 
 
 def _accepted(
-    response: IngestResponse, headers: dict[str, str] | None = None
+    accepted: IngestResponse, headers: dict[str, str] | None = None
 ) -> Response:
     return Response(
-        response.model_dump_json(),
+        accepted.model_dump_json(),
         status_code=202,
         media_type="application/json",
         headers=headers,
@@ -110,10 +111,11 @@ async def post_events(request: Request) -> Response:
     `Authorization: Bearer pwk_...`, or as the `key` query parameter. The body
     is JSON, optionally sent with `Content-Encoding: gzip`, holding `app`
     (`bundle_id`, `platform`, `version`, `build`), `install_id` (1 to 128
-    characters), an optional `sdk` and up to 1000 `events`. An event is a
+    characters), an optional `sdk` and up to `PINWATCH_MAX_EVENTS_PER_REQUEST`
+    `events` (default 1000). An event is a
     `pin_failure` with its `served_chain` (PEM or base64 DER, leaf first), or
     a `pin_check` that counts `count` successful validations since the
-    previous one. `app` may be left out, but its `version` is required.
+    previous one. Without `app`, send the version as a top-level `version`.
 
     Each event `id` is stored once: a repeated id counts under `duplicates`.
     A bad event is listed under `rejected` with its index and a code, and

@@ -4,8 +4,8 @@ Both dialects spell it ``INSERT ... ON CONFLICT``, but SQLAlchemy builds it
 with a separate ``insert`` per dialect. On PostgreSQL the rows travel as one
 array per column, unnested side by side into rows. The statement text is then
 the same for any number of rows, so the driver prepares it once, and the
-server parses and plans it once instead of once per row. Tables with JSON
-columns, and SQLite, get the rows as one "executemany" instead.
+server parses and plans it once instead of once per row. Rows with a JSON
+column, and SQLite, get the rows as one "executemany" instead.
 
 Statements are built once per table, conflict target, update and returning
 columns, and then reused: building the ``excluded`` columns of an upsert costs
@@ -76,7 +76,7 @@ def _sqlite(
     )
 
 
-# Each call site of upsert adds one entry per dialect.
+# Each call site of upsert adds one entry per dialect and set of row keys.
 @lru_cache(maxsize=128)
 def _statement(
     dialect: str,

@@ -12,8 +12,8 @@ A request whose own input fails (key, body) gets its error and
 the others go on. When storing the batch fails, each request of it is stored
 again alone, so that one request cannot fail the others. When the
 connection to the database was lost, or another process kept SQLite locked
-past its busy timeout, every request of the batch gets the error instead,
-which the endpoint returns as 503.
+past its busy timeout, every request of the batch that passed its own checks
+gets the error instead, which the endpoint returns as 503.
 
 The thread starts with the first request and ends after a second without
 one, so an idle process, or an app that a test builds, keeps no thread.
@@ -33,7 +33,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.core.db import utcnow
-from service.core.errors import StorageUnavailable
+from service.core.errors import STORAGE_ERRORS, StorageUnavailable
 from service.core.logging import get_logger
 from service.core.settings import Settings
 from service.ingest.accept import (
@@ -50,8 +50,8 @@ from service.metrics.metrics import Metrics
 
 log = get_logger(__name__)
 
-# A batch ends at this many requests or this many body bytes, whichever comes
-# first, which bounds how long its transaction keeps shared rows locked.
+# A batch stops taking requests once it holds this many requests or this many
+# body bytes, which bounds how long its transaction keeps shared rows locked.
 MAX_BATCH_REQUESTS = 128
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 # Past this many bytes of waiting bodies, new requests get 503 at once, so
@@ -108,16 +108,27 @@ def plan(settings: Settings, keys: KeyRing, job: IngestJob) -> Plan:
 
 
 def connection_lost(exc: Exception) -> bool:
-    """Tell whether storing failed because the database cannot be reached."""
+    """Return whether the connection broke while in use, or the pool had none free."""
     if isinstance(exc, PoolTimeoutError):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def database_locked(exc: Exception) -> bool:
-    """Tell whether SQLite stayed locked by another process past its busy timeout."""
+    """Return whether SQLite stayed locked by another process past its busy timeout."""
     code = getattr(getattr(exc, "orig", None), "sqlite_errorcode", None)
     return isinstance(exc, OperationalError) and code == sqlite3.SQLITE_BUSY
+
+
+def _log_failed_batch(exc: Exception, requests: int) -> None:
+    """Log a batch whose requests all get the same error."""
+    if isinstance(exc, STORAGE_ERRORS):
+        # Each request logs its 503 as well. The message of a database error
+        # may name the server's address, so only its class is logged.
+        error = type(exc).__name__
+        log.warning("ingest_batch_failed", requests=requests, error=error)
+        return
+    log.exception("ingest_batch_failed", requests=requests)
 
 
 def _overloaded() -> StorageUnavailable:
@@ -217,17 +228,17 @@ class IngestWriter:
             return self.write(jobs)
         except Exception as exc:
             # Every request of the batch gets the error, and the thread lives
-            # on; a dead thread would leave them all waiting.
-            if not connection_lost(exc):
-                log.exception("ingest_batch_failed", requests=len(jobs))
+            # on, because a dead thread would leave them all waiting.
+            _log_failed_batch(exc, len(jobs))
             return [(job, exc) for job in jobs]
 
     def write(self, jobs: list[IngestJob]) -> list[Outcome]:
         """Store a batch of requests and return the outcome of each.
 
-        Raises when the keys cannot be looked up, or when storing failed
-        because the connection to the database was lost or SQLite stayed
-        locked.
+        A request whose key or body is invalid gets its own error. When
+        storing fails because the connection was lost or SQLite stayed
+        locked, or when the batch holds one request, the other requests all
+        get the storing error. Raises only when the keys cannot be looked up.
         """
         outcomes: list[Outcome] = []
         with self._sessions() as session:
@@ -241,7 +252,8 @@ class IngestWriter:
                 # Stored alone, each request would wait for the database as
                 # long again, or fail the same way.
                 if connection_lost(exc) or database_locked(exc) or len(planned) == 1:
-                    raise
+                    _log_failed_batch(exc, len(planned))
+                    return outcomes + [(job, exc) for job, _ in planned]
                 error = type(exc).__name__
                 log.warning("ingest_batch_retried", requests=len(planned), error=error)
                 return outcomes + self._write_each_alone(planned)
@@ -258,7 +270,7 @@ class IngestWriter:
         """Plan each job, adding those that fail to ``failed``."""
         planned: list[tuple[IngestJob, Plan]] = []
         for job in jobs:
-            # A cancelled request is not stored: its client gave up and will
+            # A cancelled request is not stored: its client gave up and may
             # send it again. The future is only read here, which is safe from
             # this thread.
             if job.future.cancelled():

@@ -73,6 +73,24 @@ def test_unexpected_error_responds_then_raises() -> None:
     assert response.json() == {"handled": "RuntimeError"}
 
 
+def test_handler_added_later_applies() -> None:
+    handlers: dict[type, ExceptionHandler] = {}
+    routes = DirectRoutes({("POST", "/v1/events"): unauthorized}, handlers)
+    handlers[Unauthorized] = respond_with(401)
+
+    response = TestClient(routes).post("/v1/events")
+
+    assert response.status_code == 401
+    assert response.json() == {"handled": "Unauthorized"}
+
+
+def test_error_without_handler_propagates() -> None:
+    routes = DirectRoutes({("POST", "/v1/events"): broken}, {})
+
+    with pytest.raises(RuntimeError, match="endpoint bug"):
+        TestClient(routes).post("/v1/events")
+
+
 def test_ingest_error_has_envelope_and_request_id(client: TestClient) -> None:
     response = client.post("/v1/events", content=b"{}")
 

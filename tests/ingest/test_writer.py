@@ -149,21 +149,30 @@ def test_failed_batch_is_stored_request_by_request(
     assert len(all_rows(db, EventReceipt)) == 3
 
 
-def test_unreachable_database_fails_every_request(
+def lost_connection() -> OperationalError:
+    cause = Exception("server closed the connection unexpectedly")
+    return OperationalError("INSERT", {}, cause, connection_invalidated=True)
+
+
+def test_lost_connection_fails_the_batch_without_retries(
     writer: IngestWriter,
     loop: asyncio.AbstractEventLoop,
     key: str,
     db: Session,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def unreachable(*_args: object) -> None:
-        raise OperationalError("INSERT", {}, Exception("connection refused"))
+    calls: list[int] = []
+
+    def unreachable(_session: Session, _settings: Settings, submissions: Any) -> None:
+        calls.append(len(submissions))
+        raise lost_connection()
 
     monkeypatch.setattr(accept, "store_submissions", unreachable)
     jobs = [job(loop, key, events_body(check_event())) for _ in range(2)]
 
     outcomes = results(writer.write(jobs))
 
+    assert calls == [2]
     assert all(isinstance(outcome, OperationalError) for outcome in outcomes)
     assert all_rows(db, EventReceipt) == []
 
@@ -185,10 +194,31 @@ def test_locked_database_fails_the_batch_without_retries(
     monkeypatch.setattr(accept, "store_submissions", busy)
     jobs = [job(loop, key, events_body(check_event())) for _ in range(3)]
 
-    with pytest.raises(OperationalError):
-        writer.write(jobs)
+    outcomes = results(writer.write(jobs))
 
     assert calls == [3]
+    assert all(isinstance(outcome, OperationalError) for outcome in outcomes)
+
+
+def test_failed_batch_keeps_request_errors(
+    writer: IngestWriter,
+    loop: asyncio.AbstractEventLoop,
+    key: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def unreachable(*_args: object) -> None:
+        raise lost_connection()
+
+    monkeypatch.setattr(accept, "store_submissions", unreachable)
+    good = events_body(check_event())
+    jobs = [job(loop, "pwk_unknown", good), job(loop, key, b"{not json")]
+    jobs.append(job(loop, key, good))
+
+    unknown, broken, stored = results(writer.write(jobs))
+
+    assert isinstance(unknown, Unauthorized)
+    assert isinstance(broken, BadRequest)
+    assert isinstance(stored, OperationalError)
 
 
 def test_thread_ends_when_idle_and_restarts(
@@ -220,10 +250,10 @@ def test_concurrent_requests_all_get_responses(client: TestClient, key: str) -> 
         posts = [writer.submit(hash_secret(key), body, False) for body in bodies]
         return await asyncio.gather(*posts)
 
-    results = asyncio.run(post_many())
+    responses = asyncio.run(post_many())
     after = post_events(client, key, events_body(check_event()))
 
-    assert [result.accepted for result in results] == [1] * 20
+    assert [response.accepted for response in responses] == [1] * 20
     assert after.status_code == 202
 
 
@@ -283,6 +313,7 @@ def test_full_queue_rejects_with_503(
     with pytest.raises(StorageUnavailable) as raised:
         asyncio.run(writer.submit(hash_secret(key), body, report=False))
 
+    assert raised.value.status_code == 503
     assert raised.value.code == "ingest_overloaded"
     assert raised.value.headers == {"Retry-After": "5"}
     assert writer.running() is False
