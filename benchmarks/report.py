@@ -11,7 +11,16 @@ from benchmarks.soak import SoakResult
 from benchmarks.targets import Verdict, verdicts
 
 ANALYSIS = Path(__file__).with_name("analysis.md")
-PACKAGES = ("fastapi", "starlette", "uvicorn", "sqlalchemy", "psycopg", "pydantic")
+PACKAGES = (
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "sqlalchemy",
+    "psycopg",
+    "pydantic",
+)
 
 
 def _cpu_model() -> str:

@@ -8,6 +8,7 @@ on the local server and drop it afterwards. The results go to stdout and to
 """
 
 import argparse
+import importlib.util
 import shlex
 import sys
 import tempfile
@@ -148,9 +149,17 @@ def _output(args: argparse.Namespace) -> Path | None:
     return Path(args.output) if args.output else DEFAULT_OUTPUT
 
 
+def _server_stack() -> str:
+    """Return the event loop and HTTP parser that uvicorn picks when left to choose."""
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    parser = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    return f"{loop} and {parser}"
+
+
 def _setup(config: RunConfig, cases: list[str]) -> str:
     return (
-        f"Servers run with {config.workers} uvicorn worker(s), `PINWATCH_ENV="
+        f"Servers run with {config.workers} uvicorn worker(s) on "
+        f"{_server_stack()}, `PINWATCH_ENV="
         "production` defaults and the per-key rate limit off, because one key "
         "sends all the load. The load generator runs "
         f"{config.processes} process(es) beside the server, with keep-alive "
