@@ -3,10 +3,10 @@
 Every app install posts to the ingest endpoints, many times a second across a
 fleet. In a py-spy profile of single-event ingest (benchmarks/analysis.md),
 FastAPI's middleware, routing and dependency solving took about a quarter of
-the samples, and these
-endpoints use none of it: they read the raw request, raise ``PinwatchError``
-and return a finished response. They are still declared as FastAPI routes,
-which give the OpenAPI schema and handle the other methods of their paths.
+the samples, and these endpoints use none of it: they read the raw request,
+raise ``PinwatchError`` and return a finished response. They are still
+declared as FastAPI routes, which give the OpenAPI schema and handle the
+other methods of their paths.
 """
 
 import inspect

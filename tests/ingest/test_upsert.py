@@ -41,7 +41,7 @@ def installs(db: Session) -> list[tuple[bytes, int, Any, Any]]:
     return [tuple(row) for row in db.execute(query)]
 
 
-def test_inserts_new_rows_and_updates_conflicting_ones(db: Session) -> None:
+def test_inserts_updates_and_returns_rows(db: Session) -> None:
     app = make_app(db)
     old = make_release(db, app, "1.0.0")
     new = make_release(db, app, "2.0.0")
@@ -52,9 +52,16 @@ def test_inserts_new_rows_and_updates_conflicting_ones(db: Session) -> None:
         install_row(app.id, b"a" * 16, new.id, LATE),
         install_row(app.id, b"b" * 16, old.id, LATE),
     ]
-    upsert(db, Install, rows, ["app_id", "install_hash"], _move)
+    returning = [Install.install_hash, Install.release_id]
+    returned = upsert(
+        db, Install, rows, ["app_id", "install_hash"], _move, returning=returning
+    )
     db.commit()
 
+    assert sorted(tuple(row) for row in returned) == [
+        (b"a" * 16, new.id),
+        (b"b" * 16, old.id),
+    ]
     assert installs(db) == [
         (b"a" * 16, new.id, EARLY, LATE),
         (b"b" * 16, old.id, LATE, LATE),
@@ -98,32 +105,6 @@ def test_returns_inserted_rows_but_not_skipped_ones(db: Session) -> None:
     )
 
     assert [row.install_hash for row in returned] == [b"b" * 16]
-
-
-def test_returns_updated_rows_too(db: Session) -> None:
-    app = make_app(db)
-    old = make_release(db, app, "1.0.0")
-    new = make_release(db, app, "2.0.0")
-    first = [install_row(app.id, b"a" * 16, old.id, EARLY)]
-    upsert(db, Install, first, ["app_id", "install_hash"], _move)
-
-    rows = [
-        install_row(app.id, b"a" * 16, new.id, LATE),
-        install_row(app.id, b"b" * 16, new.id, LATE),
-    ]
-    returned = upsert(
-        db,
-        Install,
-        rows,
-        ["app_id", "install_hash"],
-        _move,
-        returning=[Install.install_hash, Install.release_id],
-    )
-
-    assert sorted(tuple(row) for row in returned) == [
-        (b"a" * 16, new.id),
-        (b"b" * 16, new.id),
-    ]
 
 
 def test_stores_json_columns(db: Session) -> None:
