@@ -15,8 +15,6 @@ PACKAGES = (
     "fastapi",
     "starlette",
     "uvicorn",
-    "uvloop",
-    "httptools",
     "sqlalchemy",
     "psycopg",
     "pydantic",
