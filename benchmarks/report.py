@@ -11,14 +11,7 @@ from benchmarks.soak import SoakResult
 from benchmarks.targets import Verdict, verdicts
 
 ANALYSIS = Path(__file__).with_name("analysis.md")
-PACKAGES = (
-    "fastapi",
-    "starlette",
-    "uvicorn",
-    "sqlalchemy",
-    "psycopg",
-    "pydantic",
-)
+PACKAGES = ("fastapi", "starlette", "uvicorn", "sqlalchemy", "psycopg", "pydantic")
 
 
 def _cpu_model() -> str:

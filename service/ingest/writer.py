@@ -50,8 +50,9 @@ from service.metrics.metrics import Metrics
 
 log = get_logger(__name__)
 
-# A batch stops taking requests once it holds this many requests or this many
-# body bytes, which bounds how long its transaction keeps shared rows locked.
+# A batch stops taking requests once it contains this many requests or this
+# many body bytes, which bounds how long its transaction keeps shared rows
+# locked.
 MAX_BATCH_REQUESTS = 128
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 # Past this many bytes of waiting bodies, new requests get 503 at once, so
@@ -237,8 +238,9 @@ class IngestWriter:
 
         A request whose key or body is invalid gets its own error. When
         storing fails because the connection was lost or SQLite stayed
-        locked, or when the batch holds one request, the other requests all
-        get the storing error. Raises only when the keys cannot be looked up.
+        locked, or when only one request is left to store, the requests that
+        passed their own checks get the storing error. Raises only when the
+        keys cannot be looked up.
         """
         outcomes: list[Outcome] = []
         with self._sessions() as session:
